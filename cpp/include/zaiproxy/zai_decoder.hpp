@@ -1,0 +1,60 @@
+// L1 for chat.z.ai: the `chat:completion` envelope and the document model of
+// upstream-protocol.md §4.3.
+//
+// The assistant message is one document `doc`: `delta_content` appends, `edit_content` at
+// `edit_index` truncates to the index (JS UTF-16 code units) and appends. The decoder keeps the
+// document and reports what changed as SourceEvents:
+//   * text appended in phase `thinking`                          → Thinking(text)
+//   * text appended in any other phase, outside a glm_block      → Answer(text)
+//   * an edit whose result extends the old document (old doc is a prefix of the new one)
+//                                                                → the extension, as above
+//   * any other edit outside a glm_block (the thinking close)    → Snapshot(edit_content)
+//   * a `<glm_block …>…</glm_block>` once complete, after all edits → ToolBlock(block)
+// Text inside an unfinished glm_block is held (it is rewritten by later edits), so the decoder
+// only ever emits stable text. An edit index is clamped to [0, len] and moved back to a code point
+// boundary: a surrogate pair or a UTF-8 sequence is never split. A `\uD800`-`\uDBFF` escape at the
+// end of one content string is kept and joined with a low surrogate that starts the next; every
+// other lone surrogate and every invalid UTF-8 byte becomes U+FFFD.
+//
+// Ends: `data.done == true`, `phase == "done"|"finish"`, `type == "chat:completion:finish"`, a
+// `[DONE]` payload, or finish() at EOF. Errors: `error`, `data.error`, `data.data.error` with an
+// int or string `code`; a payload that is not JSON is a Protocol error. Usage: the last non-empty
+// `usage` object. Envelopes of other types (`status`, `chat:title`, `conn:heartbeat`, …) are
+// ignored; an object without `type` is read as the `data` object itself.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "zaiproxy/decoder.hpp"
+
+namespace zaiproxy {
+
+struct ZaiDecoderOptions {
+  // Past this size the document is not kept: the response fails with a Protocol error.
+  size_t max_document_bytes = 64u << 20;
+};
+
+class ZaiDecoder final : public EventDecoder {
+ public:
+  explicit ZaiDecoder(ZaiDecoderOptions options = {});
+
+  void feed(std::string_view data, SourceSink& sink) override;
+  void finish(SourceSink& sink) override;
+  bool ended() const override { return ended_; }
+
+  // The document as the browser would show it (for notebooks and tests).
+  const std::string& document() const { return doc_; }
+  // Its length in UTF-16 code units, the unit of `edit_index`.
+  size_t document_utf16_length() const { return doc_utf16_; }
+
+ private:
+  ZaiDecoderOptions options_;
+  std::string doc_;
+  size_t doc_utf16_ = 0;
+  bool ended_ = false;
+  // (implementation state may be extended)
+};
+
+}  // namespace zaiproxy
