@@ -27,10 +27,9 @@ std::string to_hex(const unsigned char* bytes, size_t size) {
 std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int digest_size = 0;
-  const unsigned char* result =
-      HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest.data(),
-           &digest_size);
+  const unsigned char* result = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                                     reinterpret_cast<const unsigned char*>(message.data()),
+                                     message.size(), digest.data(), &digest_size);
   if (result == nullptr) throw std::runtime_error("HMAC-SHA256 failed");
   return to_hex(digest.data(), digest_size);
 }

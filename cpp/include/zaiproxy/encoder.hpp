@@ -13,12 +13,13 @@ namespace zaiproxy {
 
 // What every encoder needs to know about the response it writes.
 struct ResponseInfo {
-  std::string id;         // "chatcmpl-…" for OpenAI, "msg_…" for Anthropic; generated if empty
-  int64_t created = 0;    // unix seconds; now if 0
-  std::string model;      // the model name the client asked for
+  std::string id;       // "chatcmpl-…" for OpenAI, "msg_…" for Anthropic; generated if empty
+  int64_t created = 0;  // unix seconds; now if 0
+  std::string model;    // the model name the client asked for
   bool include_usage = false;  // OpenAI streams: stream_options.include_usage
   int64_t input_tokens = 0;    // Anthropic: estimate for message_start until upstream usage arrives
-  bool reasoning_field = true;  // OpenAI JSON: write message.reasoning_content (think mode "reasoning")
+  bool reasoning_field =
+      true;  // OpenAI JSON: write message.reasoning_content (think mode "reasoning")
 };
 
 enum class OutputFormat : uint8_t { OpenAiSse, OpenAiJson, AnthropicSse, AnthropicJson };

@@ -1,6 +1,7 @@
 // Events that flow between the pipeline stages.
 //
-//   bytes ─▶ SseFramer ─(SseEvent)─▶ decoder ─(SourceEvent)─▶ ThinkLayer ─(ResponseEvent)─▶ encoder ─▶ bytes
+//   bytes ─▶ SseFramer ─(SseEvent)─▶ decoder ─(SourceEvent)─▶ ThinkLayer ─(ResponseEvent)─▶ encoder
+//   ─▶ bytes
 //
 // Events are passed by const reference to a sink and hold string_views into the producer's
 // buffers: they are valid only for the duration of the call. A sink that keeps text copies it.
@@ -29,10 +30,10 @@ struct StreamError {
     Protocol,  // the upstream's bytes could not be understood (bad JSON, oversized line, …)
   };
   Origin origin = Origin::Upstream;
-  std::string code;           // the upstream's code as text: "426", "FRONTEND_CAPTCHA_REQUIRED", …
+  std::string code;  // the upstream's code as text: "426", "FRONTEND_CAPTCHA_REQUIRED", …
   bool code_is_number = false;  // the upstream sent `code` as a JSON number
-  std::string message;        // human-readable; never contains a token
-  int http_status = 502;      // suggested status for the client
+  std::string message;          // human-readable; never contains a token
+  int http_status = 502;        // suggested status for the client
 };
 
 // ───── L0: SseFramer output ─────
@@ -55,8 +56,10 @@ enum class Phase : uint8_t { None, Thinking, Answer, ToolCall, Other, Done };
 
 struct SourceEvent {
   enum class Kind : uint8_t {
-    Thinking,   // z.ai: raw text appended to the document in phase "thinking" (quoted, opener included)
-    Answer,     // text appended outside thinking and outside tool blocks; generic upstreams: delta.content
+    Thinking,   // z.ai: raw text appended to the document in phase "thinking" (quoted, opener
+                // included)
+    Answer,     // text appended outside thinking and outside tool blocks; generic upstreams:
+                // delta.content
     Snapshot,   // z.ai: an edit rewrote text already received; `text` is the edit_content verbatim
     Reasoning,  // generic upstreams: delta.reasoning_content / delta.reasoning
     ToolBlock,  // z.ai: one complete `<glm_block …>…</glm_block>` (the model's internal tool use)

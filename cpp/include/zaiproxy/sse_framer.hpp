@@ -37,8 +37,8 @@ class SseFramer {
   void fail(SseSink& sink);
 
   SseFramerOptions options_;
-  std::string line_;        // bytes of the current, not yet terminated line
-  std::string data_;        // `data:` lines of the current event, joined with '\n'
+  std::string line_;  // bytes of the current, not yet terminated line
+  std::string data_;  // `data:` lines of the current event, joined with '\n'
   std::string event_name_;
   std::string last_id_;
   bool has_data_ = false;

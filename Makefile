@@ -1,0 +1,54 @@
+# zaiproxy — `make run` serves, `make test` runs every test. Both set up everything first.
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BUILD  ?= build
+JOBS   ?= $(shell nproc)
+PY_DIRS := $(wildcard python tests examples bench)
+CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+
+.PHONY: run test deps install cpp-test py-test lint bench format clean
+
+run: install
+	$(VENV)/bin/zaiproxy version
+
+test: install lint cpp-test py-test
+
+deps: $(VENV)/.deps-installed
+
+$(VENV)/.deps-installed: scripts/install-deps.sh
+	VENV=$(VENV) scripts/install-deps.sh
+	touch $@
+
+# Builds the C++ core into the package and installs it into the venv (incremental).
+install: deps
+	$(PY) -m pip install -q --no-build-isolation ".[dev]"
+
+# The C++ tests run under AddressSanitizer and UndefinedBehaviorSanitizer.
+cpp-test: deps
+	cmake -S . -B $(BUILD)/cpp-test $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DZAIPROXY_BUILD_TESTS=ON -DZAIPROXY_SANITIZE=ON >/dev/null
+	cmake --build $(BUILD)/cpp-test -j$(JOBS)
+	ctest --test-dir $(BUILD)/cpp-test --output-on-failure -j$(JOBS)
+
+py-test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check $(PY_DIRS)
+	$(VENV)/bin/ruff format --check $(PY_DIRS)
+	clang-format --dry-run -Werror cpp/*/*.cpp cpp/*/*.hpp cpp/include/zaiproxy/*.hpp
+
+format: install
+	$(VENV)/bin/ruff format $(PY_DIRS)
+	$(VENV)/bin/ruff check --fix $(PY_DIRS)
+	clang-format -i cpp/*/*.cpp cpp/*/*.hpp cpp/include/zaiproxy/*.hpp
+
+# Google Benchmark micro-benchmarks of each stage and the whole pipeline (Release build).
+bench: deps
+	cmake -S . -B $(BUILD)/bench $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DZAIPROXY_BUILD_BENCH=ON >/dev/null
+	cmake --build $(BUILD)/bench -j$(JOBS) --target zaiproxy_bench
+	$(BUILD)/bench/zaiproxy_bench
+
+clean:
+	rm -rf $(BUILD)

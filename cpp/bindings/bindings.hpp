@@ -1,0 +1,45 @@
+#pragma once
+
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+
+#include <functional>
+#include <optional>
+#include <string_view>
+
+#include "zaiproxy/encoder.hpp"
+#include "zaiproxy/think_layer.hpp"
+
+namespace zaiproxy::bindings {
+
+namespace py = pybind11;
+
+void register_signing(py::module_& m);
+void register_stages(py::module_& m);
+void register_pipeline(py::module_& m);
+
+// A read-only view of any bytes-like object (bytes, bytearray, memoryview); `str` is refused so
+// that text never gets encoded implicitly.
+class ByteView {
+ public:
+  explicit ByteView(const py::object& data);
+  std::string_view view() const { return view_; }
+
+ private:
+  py::buffer_info info_;
+  std::string_view view_;
+};
+
+py::bytes to_bytes(std::string_view data);
+py::dict usage_to_py(const Usage& usage);
+// {"code": int|str, "message": str, "origin": "upstream"|"protocol", "http_status": int}
+py::dict error_to_py(const StreamError& error);
+
+// Option parsing shared by the stage classes and the Pipeline; unknown names raise ValueError.
+ThinkMode think_mode_from(std::string_view name);
+OutputFormat output_format_from(std::string_view name);
+ResponseInfo response_info(std::string model, std::optional<std::string> id,
+                           std::optional<int64_t> created, bool include_usage, int64_t input_tokens,
+                           bool reasoning_field);
+
+}  // namespace zaiproxy::bindings

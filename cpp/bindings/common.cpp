@@ -1,0 +1,67 @@
+#include <pybind11/stl.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "bindings.hpp"
+
+namespace zaiproxy::bindings {
+
+ByteView::ByteView(const py::object& data) {
+  if (py::isinstance<py::str>(data))
+    throw py::type_error("expected a bytes-like object (bytes, bytearray, memoryview), not str");
+  info_ = py::reinterpret_borrow<py::buffer>(data).request();
+  if (info_.ndim > 1 && !(info_.strides.empty() || info_.strides.back() == info_.itemsize))
+    throw py::value_error("the buffer must be contiguous");
+  view_ = std::string_view(static_cast<const char*>(info_.ptr),
+                           static_cast<size_t>(info_.size * info_.itemsize));
+}
+
+py::bytes to_bytes(std::string_view data) { return py::bytes(data.data(), data.size()); }
+
+py::dict usage_to_py(const Usage& usage) {
+  py::dict d;
+  d["prompt_tokens"] = usage.prompt_tokens;
+  d["completion_tokens"] = usage.completion_tokens;
+  d["total_tokens"] = usage.total_tokens;
+  return d;
+}
+
+py::dict error_to_py(const StreamError& error) {
+  py::dict d;
+  if (error.code_is_number)
+    d["code"] = py::int_(py::str(error.code));
+  else
+    d["code"] = error.code;
+  d["message"] = error.message;
+  d["origin"] = error.origin == StreamError::Origin::Protocol ? "protocol" : "upstream";
+  d["http_status"] = error.http_status;
+  return d;
+}
+
+ThinkMode think_mode_from(std::string_view name) {
+  if (auto mode = parse_think_mode(name)) return *mode;
+  throw py::value_error("unknown think mode '" + std::string(name) +
+                        "' (expected reasoning, think, quote, strip, details, drop or raw)");
+}
+
+OutputFormat output_format_from(std::string_view name) {
+  if (auto format = parse_output_format(name)) return *format;
+  throw py::value_error("unknown output '" + std::string(name) +
+                        "' (expected openai-sse, openai-json, anthropic-sse or anthropic-json)");
+}
+
+ResponseInfo response_info(std::string model, std::optional<std::string> id,
+                           std::optional<int64_t> created, bool include_usage, int64_t input_tokens,
+                           bool reasoning_field) {
+  ResponseInfo info;
+  info.model = std::move(model);
+  info.id = id.value_or("");
+  info.created = created.value_or(0);
+  info.include_usage = include_usage;
+  info.input_tokens = input_tokens;
+  info.reasoning_field = reasoning_field;
+  return info;
+}
+
+}  // namespace zaiproxy::bindings

@@ -1,0 +1,176 @@
+"""Stubs for the compiled module zaiproxy._core (hand-written; keep in step with cpp/bindings)."""
+
+from typing import Callable, Literal, TypedDict
+
+__version__: str
+DEFAULT_SIGNING_KEY: str
+
+BytesLike = bytes | bytearray | memoryview
+OutputName = Literal["openai-sse", "openai-json", "anthropic-sse", "anthropic-json"]
+ThinkModeName = Literal["reasoning", "think", "quote", "strip", "details", "drop", "raw"]
+SourceKind = Literal[
+    "thinking", "answer", "snapshot", "reasoning", "tool_block", "usage", "error", "end"
+]
+PhaseName = Literal["none", "thinking", "answer", "tool_call", "other", "done"]
+ResponseKind = Literal["reasoning", "text", "usage", "error", "finish"]
+FinishReasonName = Literal["stop", "length", "tool_calls", "content_filter"]
+
+class UsageDict(TypedDict):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+class ErrorDict(TypedDict):
+    code: int | str
+    message: str
+    origin: Literal["upstream", "protocol"]
+    http_status: int
+
+def sign(request_id: str, timestamp_ms: int, user_id: str, prompt: str, key: str = ...) -> str: ...
+
+class SseEvent:
+    @property
+    def event(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def id(self) -> str: ...
+
+class SseFramer:
+    def __init__(self, max_line_bytes: int = ..., dispatch_json_lines: bool = True) -> None: ...
+    def feed(self, data: BytesLike) -> list[SseEvent]: ...
+    def finish(self) -> list[SseEvent]: ...
+
+class SourceEvent:
+    def __init__(
+        self,
+        kind: SourceKind,
+        text: str = "",
+        phase: PhaseName = "none",
+        usage: UsageDict | None = None,
+        error: dict | None = None,
+        finish_reason: str = "",
+    ) -> None: ...
+    @property
+    def kind(self) -> SourceKind: ...
+    @property
+    def phase(self) -> PhaseName: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def usage(self) -> UsageDict: ...
+    @property
+    def error(self) -> ErrorDict | None: ...
+    @property
+    def finish_reason(self) -> str: ...
+
+class ResponseEvent:
+    def __init__(
+        self,
+        kind: ResponseKind,
+        text: str = "",
+        rendered_reasoning: bool = False,
+        usage: UsageDict | None = None,
+        error: dict | None = None,
+        finish_reason: FinishReasonName = "stop",
+    ) -> None: ...
+    @property
+    def kind(self) -> ResponseKind: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def rendered_reasoning(self) -> bool: ...
+    @property
+    def usage(self) -> UsageDict: ...
+    @property
+    def error(self) -> ErrorDict | None: ...
+    @property
+    def finish_reason(self) -> FinishReasonName: ...
+
+class ZaiDecoder:
+    def __init__(self) -> None: ...
+    def feed(self, data: str | BytesLike) -> list[SourceEvent]: ...
+    def finish(self) -> list[SourceEvent]: ...
+    @property
+    def ended(self) -> bool: ...
+    @property
+    def document(self) -> str: ...
+
+class OpenAiChunkDecoder:
+    def __init__(self) -> None: ...
+    def feed(self, data: str | BytesLike) -> list[SourceEvent]: ...
+    def finish(self) -> list[SourceEvent]: ...
+    @property
+    def ended(self) -> bool: ...
+
+class ThinkLayer:
+    def __init__(
+        self,
+        mode: ThinkModeName = "reasoning",
+        source: Literal["zai", "generic"] = "zai",
+        inline_think: bool = True,
+        clock: Callable[[], float] | None = None,
+    ) -> None: ...
+    def feed(self, event: SourceEvent) -> list[ResponseEvent]: ...
+    def finish(self) -> list[ResponseEvent]: ...
+
+class _Encoder:
+    def feed(self, event: ResponseEvent) -> bytes: ...
+    def finish(self) -> bytes: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def created(self) -> int: ...
+
+class OpenAiEncoder(_Encoder):
+    def __init__(
+        self,
+        model: str,
+        id: str | None = None,
+        created: int | None = None,
+        include_usage: bool = False,
+    ) -> None: ...
+
+class AnthropicEncoder(_Encoder):
+    def __init__(self, model: str, id: str | None = None, input_tokens: int = 0) -> None: ...
+
+class Aggregator(_Encoder):
+    def __init__(
+        self,
+        format: Literal["openai", "anthropic"],
+        model: str,
+        id: str | None = None,
+        created: int | None = None,
+        input_tokens: int = 0,
+        reasoning_field: bool = True,
+    ) -> None: ...
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        output: OutputName = "openai-sse",
+        think: ThinkModeName = "reasoning",
+        model: str = "GLM-4.5",
+        include_usage: bool = False,
+        upstream: Literal["zai", "openai"] = "zai",
+        id: str | None = None,
+        created: int | None = None,
+        input_tokens: int = 0,
+        clock: Callable[[], float] | None = None,
+        max_line_bytes: int = ...,
+    ) -> None: ...
+    def feed(self, data: BytesLike) -> bytes: ...
+    def finish(self) -> bytes: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def created(self) -> int: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def error(self) -> ErrorDict | None: ...
+    @property
+    def usage(self) -> UsageDict | None: ...
+    @property
+    def finish_reason(self) -> FinishReasonName | None: ...

@@ -1,0 +1,94 @@
+"""The ``zaiproxy`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from typing import BinaryIO
+
+from zaiproxy import core
+
+OUTPUTS = ("openai-sse", "openai-json", "anthropic-sse", "anthropic-json")
+THINK_MODES = ("reasoning", "think", "quote", "strip", "details", "drop", "raw")
+
+
+def _cmd_version(_: argparse.Namespace) -> int:
+    print(f"zaiproxy {core.__version__}")
+    return 0
+
+
+def _cmd_sign(args: argparse.Namespace) -> int:
+    request_id = args.request_id or str(uuid.uuid4())
+    timestamp = args.timestamp if args.timestamp is not None else int(time.time() * 1000)
+    signature = core.sign(request_id, timestamp, args.user_id, args.prompt, args.key)
+    print(f"requestId={request_id}\ntimestamp={timestamp}\nX-Signature={signature}")
+    return 0
+
+
+def _replay(source: BinaryIO, sink: BinaryIO, pipeline: core.Pipeline, chunk_size: int) -> None:
+    while chunk := source.read(chunk_size):
+        sink.write(pipeline.feed(chunk))
+    sink.write(pipeline.finish())
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    pipeline = core.Pipeline(
+        output=args.output,
+        think=args.think,
+        model=args.model,
+        include_usage=args.include_usage,
+        upstream=args.upstream,
+    )
+    sink = sys.stdout.buffer
+    if args.file == "-":
+        _replay(sys.stdin.buffer, sink, pipeline, args.chunk_size)
+    else:
+        with open(args.file, "rb") as source:
+            _replay(source, sink, pipeline, args.chunk_size)
+    sink.flush()
+    if pipeline.error is not None:
+        print(f"upstream error: {pipeline.error['message']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zaiproxy",
+        description="Unofficial OpenAI/Anthropic-compatible proxy for Z.ai GLM models.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("version", help="print the version").set_defaults(run=_cmd_version)
+
+    sign = commands.add_parser("sign", help="compute the X-Signature of a completion request")
+    sign.add_argument("--user-id", required=True)
+    sign.add_argument("--prompt", required=True, help="the text sent as signature_prompt")
+    sign.add_argument("--request-id", help="default: a new UUIDv4")
+    sign.add_argument("--timestamp", type=int, help="milliseconds; default: now")
+    sign.add_argument("--key", default=core.DEFAULT_SIGNING_KEY, help="signing root key")
+    sign.set_defaults(run=_cmd_sign)
+
+    replay = commands.add_parser(
+        "replay", help="run captured upstream SSE bytes through the core and print the output"
+    )
+    replay.add_argument("file", help="captured upstream response body, or - for stdin")
+    replay.add_argument("--output", choices=OUTPUTS, default="openai-sse")
+    replay.add_argument("--think", choices=THINK_MODES, default="reasoning")
+    replay.add_argument("--model", default="GLM-4.5")
+    replay.add_argument("--upstream", choices=("zai", "openai"), default="zai")
+    replay.add_argument("--include-usage", action="store_true")
+    replay.add_argument("--chunk-size", type=int, default=65536)
+    replay.set_defaults(run=_cmd_replay)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""The C++ core: each pipeline stage on its own, and the whole ``Pipeline``.
+
+Feed raw upstream bytes and get exactly what a client would receive::
+
+    from zaiproxy import core
+    p = core.Pipeline(output="openai-sse", think="reasoning", model="GLM-4.5")
+    out = p.feed(captured_bytes) + p.finish()
+"""
+
+from zaiproxy._core import (
+    DEFAULT_SIGNING_KEY,
+    Aggregator,
+    AnthropicEncoder,
+    OpenAiChunkDecoder,
+    OpenAiEncoder,
+    Pipeline,
+    ResponseEvent,
+    SourceEvent,
+    SseEvent,
+    SseFramer,
+    ThinkLayer,
+    ZaiDecoder,
+    __version__,
+    sign,
+)
+
+__all__ = [
+    "DEFAULT_SIGNING_KEY",
+    "Aggregator",
+    "AnthropicEncoder",
+    "OpenAiChunkDecoder",
+    "OpenAiEncoder",
+    "Pipeline",
+    "ResponseEvent",
+    "SourceEvent",
+    "SseEvent",
+    "SseFramer",
+    "ThinkLayer",
+    "ZaiDecoder",
+    "__version__",
+    "sign",
+]

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what building and testing zaiproxy needs on a Debian machine: system packages with
+# apt-get (only those missing) and a virtual environment with the Python build requirements.
+# Safe to run again; it does nothing that is already done.
+set -euo pipefail
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+APT_PACKAGES=(
+  g++ make cmake ninja-build pkg-config
+  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev   # the core
+  libgtest-dev libbenchmark-dev                        # C++ tests and benchmarks
+  clang-format                                         # C++ formatting check
+)
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$package")
+done
+if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then missing+=(python3-venv); fi
+
+if ((${#missing[@]})); then
+  echo "installing Debian packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --upgrade pip
+# Build requirements, so that the package builds without isolation (incrementally).
+"$VENV/bin/python" -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12"

@@ -1,0 +1,54 @@
+"""The zaiproxy command, run as a user would run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import GOLDEN
+from oracle import parse
+
+
+def zaiproxy(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "zaiproxy.cli", *args], input=stdin, capture_output=True, timeout=60
+    )
+
+
+def test_version() -> None:
+    done = zaiproxy("version")
+    assert done.returncode == 0
+    assert done.stdout.decode().startswith("zaiproxy 0.")
+
+
+def test_sign_prints_the_signature_of_the_given_inputs() -> None:
+    done = zaiproxy(
+        "sign",
+        "--user-id", "316bcb48-ff2f-4a15-853d-f2a29b67ff0f",
+        "--prompt", "你好",
+        "--request-id", "9b2f1d3e-4c5a-46b7-8d9e-0f1a2b3c4d5e",
+        "--timestamp", "1773300000000",
+    )  # fmt: skip
+    assert done.returncode == 0
+    assert (
+        "X-Signature=4ee0ce03ec0e8ee91c2a4a36d58ab23b1109cd2d0e28c722d1049159f7e2c694"
+        in done.stdout.decode()
+    )
+
+
+def test_replay_a_capture_file_in_small_reads() -> None:
+    path = GOLDEN / "b_thinking_answer.sse"
+    done = zaiproxy("replay", str(path), "--output", "anthropic-sse", "--chunk-size", "7")
+    assert done.returncode == 0, done.stderr
+    result = parse("anthropic-sse", done.stdout)
+    assert result.content == "你好！很高兴见到你。"
+    assert result.reasoning == "用户在打招呼，我应该礼貌地回应。\n\n简短即可。"
+
+
+def test_replay_from_stdin_reports_an_upstream_error() -> None:
+    stream = (GOLDEN / "e1_error_426.sse").read_bytes()
+    done = zaiproxy("replay", "-", "--output", "openai-json", stdin=stream)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["error"]["code"] == 426
+    assert "您的客户端校验失败" in done.stderr.decode()
