@@ -175,9 +175,12 @@ void ReasoningTextFilter::trailing(std::string_view text, std::string& out) {
     }
     return;
   }
-  out.append(held_space_);
+  if (!held_space_.empty()) {
+    out.append(held_space_);
+    held_space_.clear();
+  }
   out.append(text.data(), end);
-  held_space_.assign(text.data() + end, text.size() - end);
+  if (end < text.size()) held_space_.assign(text.data() + end, text.size() - end);
 }
 
 void ReasoningTextFilter::finish(std::string& out) {

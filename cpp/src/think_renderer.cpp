@@ -1,5 +1,6 @@
 #include "think_renderer.hpp"
 
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <utility>
@@ -51,6 +52,8 @@ Renderer::Renderer(ThinkMode mode, std::function<double()> clock)
 
 void Renderer::emit_text(std::string_view text, bool rendered_reasoning, ResponseSink& sink) {
   if (text.empty()) return;
+  // C.3: pieces are cut at ASCII bytes only, so none starts inside a code point.
+  assert((static_cast<unsigned char>(text.front()) & 0xC0) != 0x80);
   ResponseEvent event;
   event.kind = ResponseEvent::Kind::Text;
   event.text = text;
@@ -84,6 +87,7 @@ void Renderer::append_quoted(std::string_view text) {
 void Renderer::reasoning_text(std::string_view text, ResponseSink& sink) {
   switch (mode_) {
     case ThinkMode::Reasoning: {
+      assert((static_cast<unsigned char>(text.front()) & 0xC0) != 0x80);
       ResponseEvent event;
       event.kind = ResponseEvent::Kind::Reasoning;
       event.text = text;
