@@ -7,14 +7,6 @@
 
 namespace zaiproxy {
 
-namespace {
-
-constexpr std::string_view kDeltaFrameHead =
-    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":";
-constexpr std::string_view kFrameEnd = "\n\n";
-
-}  // namespace
-
 AnthropicEncoder::AnthropicEncoder(ResponseInfo info) : tracker_(std::move(info), "msg_") {}
 
 void AnthropicEncoder::feed(const ResponseEvent& event, std::string& out) {
@@ -59,15 +51,10 @@ void AnthropicEncoder::write_block_delta(ResponseEvent::Kind kind, std::string_v
                                          std::string& out) {
   if (text.empty()) return;  // an empty delta would open an empty block
   if (!block_open_ || block_kind_ != kind) open_block(kind, out);
-  const std::string_view head = anthropic::delta_head(kind);
-  out.reserve(out.size() + kDeltaFrameHead.size() + head.size() + text.size() + 32);
-  out += kDeltaFrameHead;
-  json::append_int(out, block_index_);
-  out += ",\"delta\":";
-  out += head;
+  out.reserve(out.size() + delta_prefix_.size() + text.size() + 8);
+  out += delta_prefix_;
   json::append_string(out, text);
-  out += "}}";
-  out += kFrameEnd;
+  out += "}}\n\n";
 }
 
 void AnthropicEncoder::open_block(ResponseEvent::Kind kind, std::string& out) {
@@ -76,12 +63,15 @@ void AnthropicEncoder::open_block(ResponseEvent::Kind kind, std::string& out) {
   block_open_ = true;
   block_kind_ = kind;
   ++block_index_;
+  delta_prefix_ = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":";
+  json::append_int(delta_prefix_, block_index_);
+  delta_prefix_ += ",\"delta\":";
+  delta_prefix_ += anthropic::delta_head(kind);
   out += "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":";
   json::append_int(out, block_index_);
   out += ",\"content_block\":";
   anthropic::append_content_block(out, kind, "");
-  out += '}';
-  out += kFrameEnd;
+  out += "}\n\n";
 }
 
 void AnthropicEncoder::close_open_block(std::string& out) {
@@ -89,8 +79,7 @@ void AnthropicEncoder::close_open_block(std::string& out) {
   block_open_ = false;
   out += "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":";
   json::append_int(out, block_index_);
-  out += '}';
-  out += kFrameEnd;
+  out += "}\n\n";
 }
 
 void AnthropicEncoder::write_finish(FinishReason reason, std::string& out) {
@@ -103,15 +92,14 @@ void AnthropicEncoder::write_finish(FinishReason reason, std::string& out) {
   out += anthropic::stop_reason_name(reason);
   out += "\",\"stop_sequence\":null},\"usage\":";
   anthropic::append_usage(out, tracker_.info(), tracker_.usage());
-  out += '}';
-  out += kFrameEnd;
+  out += "}\n\n";
   out += "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
 }
 
 void AnthropicEncoder::write_error(const StreamError& error, std::string& out) {
   out += "event: error\ndata: ";
   anthropic::append_error(out, error);
-  out += kFrameEnd;
+  out += "\n\n";
 }
 
 }  // namespace zaiproxy
