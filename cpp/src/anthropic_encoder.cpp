@@ -13,10 +13,8 @@ void AnthropicEncoder::feed(const ResponseEvent& event, std::string& out) {
   if (!tracker_.admit(event)) return;
   switch (event.kind) {
     case ResponseEvent::Kind::Reasoning:
-      write_block_delta(ResponseEvent::Kind::Reasoning, event.text, out);
-      break;
     case ResponseEvent::Kind::Text:
-      write_block_delta(ResponseEvent::Kind::Text, event.text, out);
+      write_block_delta(event.kind, event.text, out);
       break;
     case ResponseEvent::Kind::Error:
       write_error(error_of(event), out);

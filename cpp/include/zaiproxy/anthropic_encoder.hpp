@@ -13,7 +13,9 @@
 namespace zaiproxy {
 
 // Content blocks follow the events: consecutive Reasoning (thinking block) or Text (text block)
-// events share a block; an event of the other kind closes it and opens the next index.
+// events share a block; an event of the other kind closes it and opens the next index (a tool
+// call kind becomes one more block kind). A response without content gets one empty text block,
+// as the non-streaming message does. An error before any output is the only event written.
 class AnthropicEncoder final : public ResponseEncoder {
  public:
   explicit AnthropicEncoder(ResponseInfo info);

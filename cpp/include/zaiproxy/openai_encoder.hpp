@@ -1,5 +1,6 @@
 // L4, OpenAI chat completions streaming (toolcall-and-think.md A4.3): one `data:` chunk per
-// event, the finish chunk, the optional usage chunk, then `data: [DONE]`.
+// event, the finish chunk, the optional usage chunk, then `data: [DONE]`. The role chunk goes out
+// lazily before the first other chunk; an error is one `{"error":…}` frame then `data: [DONE]`.
 #pragma once
 
 #include <cstddef>
