@@ -1,0 +1,32 @@
+// Pieces of the Anthropic Messages objects shared by the stream encoder and the aggregator.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "zaiproxy/encoder.hpp"
+#include "zaiproxy/events.hpp"
+
+namespace zaiproxy::anthropic {
+
+// Content blocks are keyed by the kind of the events they hold: Reasoning makes a thinking block,
+// Text a text block.
+
+// A whole content block, e.g. `{"type":"text","text":TEXT}`. With empty text it is also the
+// content_block of content_block_start, so the stream's blocks fold into the message's.
+void append_content_block(std::string& out, ResponseEvent::Kind kind, std::string_view text);
+
+// The delta of a content_block_delta up to its text, e.g. `{"type":"text_delta","text":`.
+std::string_view delta_head(ResponseEvent::Kind kind);
+
+// "end_turn", "max_tokens", "tool_use" or "refusal".
+const char* stop_reason_name(FinishReason reason);
+
+// `{"input_tokens":P,"output_tokens":C}`: P is the upstream's prompt count when reported, else
+// the request's estimate in `info`.
+void append_usage(std::string& out, const ResponseInfo& info, const Usage& usage);
+
+// `{"type":"error","error":{"type":"api_error","message":M}}`.
+void append_error(std::string& out, const StreamError& error);
+
+}  // namespace zaiproxy::anthropic

@@ -1,0 +1,24 @@
+// Appends JSON scalars to an output buffer, for the response encoders (toolcall-and-think.md C.3
+// rule 6). Output is built by appending to a caller-owned std::string: no intermediate DOM, no
+// allocation beyond the buffer's own growth.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace zaiproxy::json {
+
+// Appends `text` as a quoted JSON string. `"` and `\` are escaped, control characters below 0x20
+// become \n \r \t \b \f or \u00XX. Other bytes, UTF-8 included, are copied unchanged: the input
+// is valid UTF-8 by contract, and clients expect CJK and emoji as they are.
+void append_string(std::string& out, std::string_view text);
+
+// Appends the decimal form of `value`.
+void append_int(std::string& out, int64_t value);
+
+// True when `text` is a JSON integer (optional '-', digits, no leading zero), so it can be written
+// as a number verbatim.
+bool is_integer_literal(std::string_view text);
+
+}  // namespace zaiproxy::json
