@@ -31,7 +31,26 @@ class JsonReader {
   explicit JsonReader(std::string_view text) : text_(text) {}
 
   // Type of the next value, judged by its first byte (Invalid at the end or on a bad byte).
-  Type peek();
+  Type peek() {
+    if (failed_) return Type::Invalid;
+    skip_whitespace();
+    if (pos_ >= text_.size()) return Type::Invalid;
+    switch (text_[pos_]) {
+      case '{':
+        return Type::Object;
+      case '[':
+        return Type::Array;
+      case '"':
+        return Type::String;
+      case 't':
+      case 'f':
+        return Type::Bool;
+      case 'n':
+        return Type::Null;
+      default:
+        return text_[pos_] == '-' || is_digit(text_[pos_]) ? Type::Number : Type::Invalid;
+    }
+  }
 
   // Objects: begin_object(), then next_key() until it returns false; read or skip every value.
   bool begin_object();
@@ -64,7 +83,11 @@ class JsonReader {
 
  private:
   bool fail();
-  void skip_whitespace();
+  void skip_whitespace() {
+    while (pos_ < text_.size() && is_whitespace(text_[pos_])) ++pos_;
+  }
+  static bool is_whitespace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+  static bool is_digit(char c) { return c >= '0' && c <= '9'; }
   bool consume(char expected);
   bool consume_literal(std::string_view literal);
   bool enter();

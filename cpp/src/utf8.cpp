@@ -1,7 +1,19 @@
 #include "utf8.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace zaiproxy::utf8 {
 namespace {
+
+// Texts are scanned a 64-bit word at a time where possible; kHighBits has bit 7 of every byte.
+constexpr uint64_t kHighBits = 0x8080808080808080ull;
+
+uint64_t load_word(const char* p) {
+  uint64_t word;
+  std::memcpy(&word, p, sizeof word);
+  return word;
+}
 
 bool is_continuation(unsigned char byte) { return (byte & 0xC0) == 0x80; }
 
@@ -46,11 +58,37 @@ size_t valid_sequence_length(const unsigned char* p, size_t available, size_t* i
   return 0;
 }
 
+// Number of bytes of `mask` (bit 7 of each byte only) that are set.
+size_t count_marked_bytes(uint64_t mask) {
+  return static_cast<size_t>(((mask >> 7) * 0x0101010101010101ull) >> 56);
+}
+
+// Fast path for the sequences of ordinary text: the length of a well-formed 2- or 3-byte
+// sequence at `p` outside the overlong and surrogate ranges, else 0 (valid_sequence_length
+// decides those).
+size_t common_sequence_length(const unsigned char* p, size_t available) {
+  if (p[0] >= 0xC2 && p[0] <= 0xDF) return available >= 2 && is_continuation(p[1]) ? 2 : 0;
+  if (p[0] > 0xE0 && p[0] < 0xF0 && p[0] != 0xED)
+    return available >= 3 && is_continuation(p[1]) && is_continuation(p[2]) ? 3 : 0;
+  return 0;
+}
+
 }  // namespace
 
 size_t utf16_length(std::string_view text) {
+  // Every byte but a continuation byte (10xxxxxx) starts a code point; a 4-byte lead (11110xxx)
+  // starts one that needs a surrogate pair.
   size_t units = 0;
-  for (unsigned char byte : text) {
+  size_t i = 0;
+  for (; i + sizeof(uint64_t) <= text.size(); i += sizeof(uint64_t)) {
+    const uint64_t w = load_word(text.data() + i);
+    const uint64_t continuation = w & ~(w << 1) & kHighBits;
+    const uint64_t four_byte_lead = w & (w << 1) & (w << 2) & (w << 3) & kHighBits;
+    units +=
+        sizeof(uint64_t) - count_marked_bytes(continuation) + count_marked_bytes(four_byte_lead);
+  }
+  for (; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
     units += !is_continuation(byte);
     units += byte >= 0xF0;
   }
@@ -102,9 +140,14 @@ void append_sanitized(std::string& out, std::string_view bytes) {
   const size_t size = bytes.size();
   size_t valid_from = 0;  // start of the run of valid bytes not yet copied
   size_t i = 0;
-  while (i < size) {
-    if (p[i] < 0x80) {
-      ++i;
+  while (true) {
+    while (i + sizeof(uint64_t) <= size && (load_word(bytes.data() + i) & kHighBits) == 0)
+      i += sizeof(uint64_t);
+    while (i < size && p[i] < 0x80) ++i;
+    if (i == size) break;
+    const size_t well_formed = common_sequence_length(p + i, size - i);
+    if (well_formed != 0) {
+      i += well_formed;
       continue;
     }
     size_t invalid_length = 0;

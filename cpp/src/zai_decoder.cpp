@@ -20,16 +20,6 @@ Phase parse_phase(std::string_view name) {
   return Phase::Other;  // "other", "tool_response" and phases not known yet
 }
 
-// Length of the longest suffix of `text` that could still grow into `<glm_block`.
-size_t partial_block_open_length(std::string_view text) {
-  // The pattern holds one '<', at its start: only the last '<' can begin such a suffix.
-  const size_t lookback = std::min(text.size(), kBlockOpen.size() - 1);
-  const size_t lt = text.rfind('<');
-  if (lt == std::string_view::npos || lt < text.size() - lookback) return 0;
-  const std::string_view tail = text.substr(lt);
-  return kBlockOpen.compare(0, tail.size(), tail) == 0 ? tail.size() : 0;
-}
-
 StreamError too_large_error(size_t cap) {
   StreamError error;
   error.origin = StreamError::Origin::Protocol;
@@ -236,10 +226,15 @@ void ZaiDecoder::report(Phase phase, bool at_end, SourceSink& sink) {
 // answer, short of a trailing partial `<glm_block` that the next bytes may complete.
 size_t ZaiDecoder::text_before_block(size_t from, Phase phase, bool at_end) const {
   const std::string_view rest = std::string_view(doc_).substr(from);
-  const size_t block = rest.find(kBlockOpen);
-  if (block != std::string_view::npos) return block;
-  if (at_end || phase == Phase::Thinking) return rest.size();
-  return rest.size() - partial_block_open_length(rest);
+  const bool hold_partial = !at_end && phase != Phase::Thinking;
+  for (size_t lt = rest.find('<'); lt != std::string_view::npos; lt = rest.find('<', lt + 1)) {
+    const std::string_view candidate = rest.substr(lt, kBlockOpen.size());
+    if (candidate == kBlockOpen) return lt;
+    if (candidate.size() == rest.size() - lt && hold_partial &&
+        kBlockOpen.compare(0, candidate.size(), candidate) == 0)
+      return lt;  // the tag may be completed by the next bytes
+  }
+  return rest.size();
 }
 
 void ZaiDecoder::emit(SourceEvent::Kind kind, Phase phase, size_t from, size_t length,
