@@ -406,6 +406,16 @@ TEST(ZaiEnvelope, BadPayloadsAreProtocolErrors) {
   expect_protocol_error(R"({"delta_content":"bad \x escape"})");
 }
 
+TEST(ZaiEnvelope, DeeplyNestedPayloadIsAProtocolErrorNotACrash) {
+  std::string payload = R"({"type":"chat:completion","data":{"x":)";
+  for (int i = 0; i < 200000; ++i) payload += "[{\"a\":";
+  expect_protocol_error(payload);
+  // Unknown but well-formed nesting within the limit is skipped.
+  Decoded d;
+  d.feed(R"({"type":"chat:completion","data":{"x":[[[{"y":[[]]}]]],"delta_content":"ok"}})");
+  EXPECT_EQ(d.out.text_of(Kind::Answer), "ok");
+}
+
 TEST(ZaiEnvelope, ProtocolErrorQuotesAShortSanitizedPrefix) {
   Decoded d;
   const std::string payload = "<html>\x01\n" + std::string(200, 'x');
