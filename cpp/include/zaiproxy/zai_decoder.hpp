@@ -31,6 +31,8 @@
 
 namespace zaiproxy {
 
+class JsonReader;
+
 struct ZaiDecoderOptions {
   // Past this size the document is not kept: the response fails with a Protocol error.
   size_t max_document_bytes = 64u << 20;
@@ -50,11 +52,49 @@ class ZaiDecoder final : public EventDecoder {
   size_t document_utf16_length() const { return doc_utf16_; }
 
  private:
+  // What one object of an event says (the envelope, its `data`, or `data.data`). The buffers are
+  // reused from event to event.
+  struct Fields {
+    bool has_phase = false, has_delta = false, has_edit = false, has_edit_index = false;
+    bool has_usage = false, has_error = false, done = false;
+    Phase phase = Phase::None;
+    std::string delta_content, edit_content;
+    char16_t delta_high_surrogate = 0, edit_high_surrogate = 0;  // left unpaired at the end
+    int64_t edit_index = 0;
+    Usage usage;
+    StreamError error;
+    void clear();
+  };
+  enum class EnvelopeType : uint8_t { Absent, Completion, Finish, Ignored };
+
+  bool read_envelope(std::string_view payload);
+  void read_fields(JsonReader& reader, int level);
+  void apply(const Fields& data, bool finish_type, SourceSink& sink);
+  bool append(std::string_view text, Phase phase, SourceSink& sink);
+  bool flush_pending_surrogate(Phase phase, SourceSink& sink);
+  bool edit(std::string_view text, int64_t index, Phase phase, SourceSink& sink);
+  bool fits(size_t kept_bytes, size_t added_bytes, SourceSink& sink);
+  void report(Phase phase, bool at_end, SourceSink& sink);
+  size_t text_before_block(size_t from, Phase phase, bool at_end) const;
+  void emit(SourceEvent::Kind kind, Phase phase, size_t from, size_t length, SourceSink& sink);
+  void end(SourceSink& sink);
+  void fail(const StreamError& error, SourceSink& sink);
+
   ZaiDecoderOptions options_;
   std::string doc_;
   size_t doc_utf16_ = 0;
   bool ended_ = false;
-  // (implementation state may be extended)
+
+  static constexpr int kLevels = 3;  // the envelope, `data`, `data.data`
+  Fields levels_[kLevels];
+  EnvelopeType envelope_type_ = EnvelopeType::Absent;
+  std::string scratch_;  // `type` and `phase` values
+
+  Phase phase_ = Phase::None;            // the latest phase; an event without one keeps it
+  char16_t pending_high_surrogate_ = 0;  // ended the last content string, not yet in doc_
+  size_t reported_ = 0;                  // doc_[0, reported_) has been reported; the rest is held
+  size_t no_close_before_ = 0;           // no `</glm_block>` starts in [held block start, this)
+  Usage usage_;
 };
 
 }  // namespace zaiproxy
