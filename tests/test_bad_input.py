@@ -14,7 +14,18 @@ OUTPUTS = ["openai-sse", "openai-json", "anthropic-sse", "anthropic-json"]
 
 
 def event(data: dict) -> bytes:
-    return b"data: " + json.dumps({"type": "chat:completion", "data": data}).encode() + b"\n\n"
+    # UTF-8 without ASCII escaping, as upstream sends it (upstream-protocol.md §4.9).
+    envelope = {"type": "chat:completion", "data": data}
+    return b"data: " + json.dumps(envelope, ensure_ascii=False).encode() + b"\n\n"
+
+
+def raw_answer(json_string_body: bytes) -> bytes:
+    """An answer event whose delta_content is given as raw bytes inside the JSON quotes."""
+    return (
+        b'data: {"type":"chat:completion","data":{"phase":"answer","delta_content":"'
+        + json_string_body
+        + b'"}}\n\n'
+    )
 
 
 def answer(text: str) -> bytes:
@@ -69,22 +80,19 @@ def test_unterminated_last_line_is_not_half_read() -> None:
 
 
 def test_invalid_utf8_becomes_replacement_characters() -> None:
-    bad = b'data: {"data":{"phase":"answer","delta_content":"a\xff\xc3b"}}\n\n'
-    pipeline, out = run(bad + DONE)
+    pipeline, out = run(raw_answer(b"a\xff\xc3b") + DONE)
     result = parse("openai-sse", out)  # the oracle decodes the whole output as strict UTF-8
     assert result.content == "a\ufffd\ufffdb"
 
 
 def test_lone_surrogate_escapes_become_replacement_characters() -> None:
-    pipeline, out = run(
-        answer("x") + b'data: {"data":{"phase":"answer","delta_content":"\\udc00y"}}\n\n'
-    )
+    pipeline, out = run(answer("x") + raw_answer(b"\\udc00y"))
     assert parse("openai-sse", out).content == "x\ufffdy"
 
 
 def test_surrogate_pair_split_between_events_is_joined() -> None:
-    first = b'data: {"data":{"phase":"answer","delta_content":"smile \\ud83d"}}\n\n'
-    second = b'data: {"data":{"phase":"answer","delta_content":"\\ude00!"}}\n\n'
+    first = raw_answer(b"smile \\ud83d")
+    second = raw_answer(b"\\ude00!")
     pipeline, out = run(first + second + DONE)
     assert parse("openai-sse", out).content == "smile 😀!"
 

@@ -197,8 +197,9 @@ py::class_<Binding> bind_encoder(py::module_& m, const char* name, const char* d
 }
 
 template <typename Decoder>
-void bind_decoder(py::module_& m, const char* name, const char* doc) {
-  py::class_<Decoder>(m, name, doc)
+py::class_<Decoder> bind_decoder(py::module_& m, const char* name, const char* doc) {
+  return py::class_<Decoder>(m, name, doc)
+      .def(py::init<>())
       .def(
           "feed",
           [](Decoder& decoder, const py::object& data) {
@@ -318,10 +319,9 @@ void register_stages(py::module_& m) {
       });
 
   bind_decoder<ZaiDecoder>(m, "ZaiDecoder",
-                           "L1 for chat.z.ai: the chat:completion envelope and document model.");
-  m.attr("ZaiDecoder").attr("document") =
-      py::property(py::cpp_function([](const ZaiDecoder& d) { return d.document(); }), py::none(),
-                   py::none(), "The assistant message document as the browser would show it.");
+                           "L1 for chat.z.ai: the chat:completion envelope and document model.")
+      .def_property_readonly("document", &ZaiDecoder::document,
+                             "The assistant message document as the browser would show it.");
   bind_decoder<OpenAiChunkDecoder>(m, "OpenAiChunkDecoder",
                                    "L1 for OpenAI-compatible upstreams (chat.completion.chunk).");
 
