@@ -59,14 +59,6 @@ bool JsonReader::fail() {
   return false;
 }
 
-bool JsonReader::consume(char expected) {
-  if (pos_ < text_.size() && text_[pos_] == expected) {
-    ++pos_;
-    return true;
-  }
-  return fail();
-}
-
 bool JsonReader::consume_literal(std::string_view literal) {
   if (text_.substr(pos_, literal.size()) != literal) return fail();
   pos_ += literal.size();
@@ -106,13 +98,10 @@ bool JsonReader::next_key(std::string_view& key) {
   }
   just_opened_ = false;
   if (pos_ >= text_.size() || text_[pos_] != '"') return fail();
-  // Keys are short ASCII words: view them in place unless they contain an escape.
-  const char* begin = text_.data() + pos_ + 1;
-  const char* end = text_.data() + text_.size();
-  const char* stop = find_quote_or_backslash(begin, end);
-  if (stop != end && *stop == '"') {
-    key = std::string_view(begin, stop - begin);
-    pos_ = stop - text_.data() + 1;
+  // Keys are short ASCII words: view them in place unless they contain an escape. Only known
+  // keys are looked for, so invalid UTF-8 in a key needs no repair.
+  if (view_unescaped_string(key)) {
+    pos_ += key.size() + 2;
   } else {
     key_buffer_.clear();
     if (!read_string(key_buffer_)) return false;
@@ -238,6 +227,37 @@ bool JsonReader::read_string(std::string& out, char16_t* carried_high_surrogate)
   } else if (high_surrogate != 0) {
     out += utf8::kReplacement;
   }
+  return true;
+}
+
+bool JsonReader::read_string_view(std::string_view& out, std::string& buffer,
+                                  char16_t* carried_high_surrogate, size_t* utf16_length) {
+  if (peek() != Type::String) return fail();
+  const bool carrying = carried_high_surrogate != nullptr && *carried_high_surrogate != 0;
+  std::string_view raw;
+  if (!carrying && view_unescaped_string(raw)) {
+    const utf8::ValidPrefix valid = utf8::valid_prefix(raw);
+    if (valid.bytes == raw.size()) {
+      out = raw;
+      if (utf16_length) *utf16_length = valid.utf16;
+      pos_ += raw.size() + 2;
+      return true;
+    }
+  }
+  buffer.clear();
+  if (!read_string(buffer, carried_high_surrogate)) return false;
+  out = buffer;
+  if (utf16_length) *utf16_length = utf8::utf16_length(buffer);
+  return true;
+}
+
+// The content of the string whose opening quote is at pos_, if it ends before any backslash.
+bool JsonReader::view_unescaped_string(std::string_view& raw) const {
+  const char* begin = text_.data() + pos_ + 1;
+  const char* end = text_.data() + text_.size();
+  const char* stop = find_quote_or_backslash(begin, end);
+  if (stop == end || *stop != '"') return false;
+  raw = std::string_view(begin, stop - begin);
   return true;
 }
 

@@ -17,6 +17,16 @@ inline constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 // Length in UTF-16 code units of valid UTF-8 text: 1 per code point below U+10000, 2 above.
 size_t utf16_length(std::string_view text);
 
+// The longest prefix of a text that is valid UTF-8, in bytes and in UTF-16 code units.
+struct ValidPrefix {
+  size_t bytes = 0;
+  size_t utf16 = 0;
+};
+
+// Validates and measures in one pass: the text is valid UTF-8 when the prefix is all of it. Runs
+// of ASCII, the bulk of most text, are skipped 8 bytes at a time.
+ValidPrefix valid_prefix(std::string_view text);
+
 // A position in a text, in both units.
 struct Position {
   size_t bytes = 0;
