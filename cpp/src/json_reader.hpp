@@ -104,7 +104,7 @@ class JsonReader {
   bool consume_literal(std::string_view literal);
   bool enter();
   bool skip_string();
-  bool view_unescaped_string(std::string_view& raw) const;
+  bool view_plain_string(std::string_view& raw, size_t& utf16_length) const;
   bool scan_number(std::string_view& number, bool& integral);
   bool read_hex4(char16_t& unit);
   bool decode_escape(std::string& out, char16_t& high_surrogate);

@@ -76,14 +76,6 @@ size_t common_sequence_length(const unsigned char* p, size_t available) {
   return 0;
 }
 
-// Length of the valid sequence at `p` (a non-ASCII byte), or 0 when it is invalid.
-size_t sequence_length(const unsigned char* p, size_t available) {
-  const size_t common = common_sequence_length(p, available);
-  if (common != 0) return common;
-  size_t invalid_length = 0;
-  return valid_sequence_length(p, available, &invalid_length);
-}
-
 // Index of the first byte of text[from, size) that is not ASCII, or `size`.
 size_t skip_ascii(const char* text, size_t from, size_t size) {
   for (; from + sizeof(uint64_t) <= size; from += sizeof(uint64_t)) {
@@ -92,6 +84,17 @@ size_t skip_ascii(const char* text, size_t from, size_t size) {
   }
   while (from < size && static_cast<unsigned char>(text[from]) < 0x80) ++from;
   return from;
+}
+
+// Length of the longest prefix of `text` that is valid UTF-8.
+size_t valid_prefix_length(std::string_view text) {
+  size_t at = 0;
+  while ((at = skip_ascii(text.data(), at, text.size())) < text.size()) {
+    const size_t length = sequence_length(text.data() + at, text.size() - at);
+    if (length == 0) break;
+    at += length;
+  }
+  return at;
 }
 
 }  // namespace
@@ -156,22 +159,17 @@ void append_code_point(std::string& out, char32_t code_point) {
   }
 }
 
-ValidPrefix valid_prefix(std::string_view text) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
-  size_t at = 0;
-  size_t surplus = 0;  // bytes beyond the UTF-16 units that they encode
-  while ((at = skip_ascii(text.data(), at, text.size())) < text.size()) {
-    const size_t length = sequence_length(bytes + at, text.size() - at);
-    if (length == 0) break;
-    surplus += length - utf16_units_of_lead(bytes[at]);
-    at += length;
-  }
-  return {at, at - surplus};
+size_t sequence_length(const char* p, size_t available) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(p);
+  const size_t common = common_sequence_length(bytes, available);
+  if (common != 0) return common;
+  size_t invalid_length = 0;
+  return valid_sequence_length(bytes, available, &invalid_length);
 }
 
 void append_sanitized(std::string& out, std::string_view bytes) {
   while (true) {
-    const size_t valid = valid_prefix(bytes).bytes;
+    const size_t valid = valid_prefix_length(bytes);
     out.append(bytes.data(), valid);
     if (valid == bytes.size()) return;
     out += kReplacement;
