@@ -23,23 +23,32 @@ int hex_value(char c) {
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "the word scan below reads bytes LSB first");
 
-// First '"' or '\\' in [from, end), or end. Strings are scanned a word at a time: the classic
-// "has a zero byte" test on the word XORed with each wanted byte.
-const char* find_quote_or_backslash(const char* from, const char* end) {
+// The first '"' or '\\' in [from, end), and with `stop_at_non_ascii` also the first byte from
+// 0x80 up, or else end. Strings are scanned a word at a time: the classic "has a zero byte" test
+// on the word XORed with each wanted byte.
+const char* find_string_stop(const char* from, const char* end, bool stop_at_non_ascii) {
   constexpr uint64_t kOnes = 0x0101010101010101ull;
   constexpr uint64_t kHighBits = kOnes << 7;
+  const uint64_t non_ascii = stop_at_non_ascii ? kHighBits : 0;
   for (; end - from >= 8; from += 8) {
     uint64_t word;
     std::memcpy(&word, from, sizeof word);
     const uint64_t quote = word ^ (kOnes * '"');
     const uint64_t backslash = word ^ (kOnes * '\\');
-    const uint64_t hits = ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash);
+    const uint64_t hits =
+        ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | (word & non_ascii);
     // The lowest flagged byte is exact; bytes above it may be false positives.
     if (hits & kHighBits) return from + __builtin_ctzll(hits & kHighBits) / 8;
   }
-  for (; from < end; ++from)
+  for (; from < end; ++from) {
     if (*from == '"' || *from == '\\') return from;
+    if (stop_at_non_ascii && static_cast<unsigned char>(*from) >= 0x80) return from;
+  }
   return end;
+}
+
+const char* find_quote_or_backslash(const char* from, const char* end) {
+  return find_string_stop(from, end, false);
 }
 
 int64_t saturating_int(double value) {
@@ -57,14 +66,6 @@ bool JsonReader::fail() {
     error_offset_ = pos_;
   }
   return false;
-}
-
-bool JsonReader::consume(char expected) {
-  if (pos_ < text_.size() && text_[pos_] == expected) {
-    ++pos_;
-    return true;
-  }
-  return fail();
 }
 
 bool JsonReader::consume_literal(std::string_view literal) {
@@ -106,13 +107,10 @@ bool JsonReader::next_key(std::string_view& key) {
   }
   just_opened_ = false;
   if (pos_ >= text_.size() || text_[pos_] != '"') return fail();
-  // Keys are short ASCII words: view them in place unless they contain an escape.
-  const char* begin = text_.data() + pos_ + 1;
-  const char* end = text_.data() + text_.size();
-  const char* stop = find_quote_or_backslash(begin, end);
-  if (stop != end && *stop == '"') {
-    key = std::string_view(begin, stop - begin);
-    pos_ = stop - text_.data() + 1;
+  // Keys are short ASCII words: view them in place unless they need decoding.
+  size_t utf16_length;
+  if (view_plain_string(key, utf16_length)) {
+    pos_ += key.size() + 2;
   } else {
     key_buffer_.clear();
     if (!read_string(key_buffer_)) return false;
@@ -239,6 +237,46 @@ bool JsonReader::read_string(std::string& out, char16_t* carried_high_surrogate)
     out += utf8::kReplacement;
   }
   return true;
+}
+
+bool JsonReader::read_string_view(std::string_view& out, std::string& buffer,
+                                  char16_t* carried_high_surrogate, size_t* utf16_length) {
+  if (peek() != Type::String) return fail();
+  const bool carrying = carried_high_surrogate != nullptr && *carried_high_surrogate != 0;
+  size_t plain_utf16 = 0;
+  if (!carrying && view_plain_string(out, plain_utf16)) {
+    if (utf16_length) *utf16_length = plain_utf16;
+    pos_ += out.size() + 2;
+    return true;
+  }
+  buffer.clear();
+  if (!read_string(buffer, carried_high_surrogate)) return false;
+  out = buffer;
+  if (utf16_length) *utf16_length = utf8::utf16_length(buffer);
+  return true;
+}
+
+// The content of the string whose opening quote is at pos_, as it stands in the text, when it
+// needs no decoding: it has no escape and is valid UTF-8. Validating and measuring here, in the
+// scan for the closing quote, saves a second pass over the string.
+bool JsonReader::view_plain_string(std::string_view& raw, size_t& utf16_length) const {
+  const char* const begin = text_.data() + pos_ + 1;
+  const char* const end = text_.data() + text_.size();
+  size_t surplus = 0;  // bytes beyond the UTF-16 units that they encode
+  for (const char* at = begin;;) {
+    at = find_string_stop(at, end, true);
+    if (at == end || *at == '\\') return false;
+    if (*at == '"') {
+      raw = std::string_view(begin, at - begin);
+      utf16_length = raw.size() - surplus;
+      return true;
+    }
+    // The closing quote is never a continuation byte, so a sequence cut short by it is invalid.
+    const size_t length = utf8::sequence_length(at, end - at);
+    if (length == 0) return false;
+    surplus += length - utf8::utf16_units(length);
+    at += length;
+  }
 }
 
 bool JsonReader::skip_string() {

@@ -68,6 +68,12 @@ class JsonReader {
   // the start of this string or else written as U+FFFD; on return it holds the high surrogate that
   // ended this string unpaired (0 if none), instead of writing U+FFFD for it.
   bool read_string(std::string& out, char16_t* carried_high_surrogate = nullptr);
+  // Reads a string like read_string, without copying it when no copy is needed: when it has no
+  // escape, its bytes are valid UTF-8 and no carried surrogate waits, `out` views it in the JSON
+  // text; otherwise it is decoded into `buffer` (replacing what was there) and `out` views that.
+  // `utf16_length`, when given, receives the length of `out` in UTF-16 code units.
+  bool read_string_view(std::string_view& out, std::string& buffer,
+                        char16_t* carried_high_surrogate = nullptr, size_t* utf16_length = nullptr);
   // Numbers are read as integers: a fraction is truncated toward zero and values beyond the int64
   // range saturate at its limits.
   bool read_int(int64_t& out);
@@ -88,10 +94,17 @@ class JsonReader {
   }
   static bool is_whitespace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
   static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-  bool consume(char expected);
+  bool consume(char expected) {
+    if (pos_ < text_.size() && text_[pos_] == expected) {
+      ++pos_;
+      return true;
+    }
+    return fail();
+  }
   bool consume_literal(std::string_view literal);
   bool enter();
   bool skip_string();
+  bool view_plain_string(std::string_view& raw, size_t& utf16_length) const;
   bool scan_number(std::string_view& number, bool& integral);
   bool read_hex4(char16_t& unit);
   bool decode_escape(std::string& out, char16_t& high_surrogate);

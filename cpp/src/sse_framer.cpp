@@ -22,11 +22,26 @@ bool is_complete_json_line(std::string_view value) {
   return content.size() >= 2 && content.front() == '{' && content.back() == '}';
 }
 
-// The first CR or LF in [from, end), or nullptr.
-const char* find_line_end(const char* from, const char* end) {
-  const auto* lf = static_cast<const char*>(std::memchr(from, '\n', end - from));
-  const auto* cr = static_cast<const char*>(std::memchr(from, '\r', (lf ? lf : end) - from));
-  return cr ? cr : lf;
+// The first CR in [from, end), or end.
+const char* find_cr(const char* from, const char* end) {
+  const auto* cr = static_cast<const char*>(std::memchr(from, '\r', end - from));
+  return cr ? cr : end;
+}
+
+// The first CR or LF in [from, end), or nullptr; `cr` is the first CR at or after `from` (or
+// end). Knowing it, one search for the LF is enough.
+const char* find_line_end(const char* from, const char* cr, const char* end) {
+  if (from < cr && *from == '\n') return from;  // the blank line that ends every event
+  const auto* lf = static_cast<const char*>(std::memchr(from, '\n', cr - from));
+  if (lf) return lf;
+  return cr != end ? cr : nullptr;
+}
+
+// The value of a field, without the one space that may follow the colon.
+std::string_view field_value(std::string_view line, size_t colon) {
+  std::string_view value = line.substr(colon + 1);
+  if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  return value;
 }
 
 }  // namespace
@@ -49,6 +64,8 @@ void SseFramer::feed(std::string_view bytes, SseSink& sink) {
       at_stream_start_ = false;
     }
   }
+  // CRs are rare in practice: find the next one once, not once per line.
+  const char* cr = find_cr(p, end);
   while (p < end) {
     if (skip_lf_) {
       skip_lf_ = false;
@@ -57,7 +74,8 @@ void SseFramer::feed(std::string_view bytes, SseSink& sink) {
         continue;
       }
     }
-    const char* line_end = find_line_end(p, end);
+    if (cr < p) cr = find_cr(p, end);
+    const char* line_end = find_line_end(p, cr, end);
     const size_t length = (line_end ? line_end : end) - p;
     if (line_.size() + length > options_.max_line_bytes) return fail(sink);
     if (!line_end) {
@@ -93,30 +111,35 @@ void SseFramer::finish(SseSink& sink) {
 
 void SseFramer::process_line(std::string_view line, SseSink& sink) {
   if (line.empty()) return dispatch(sink);
+  // Nearly every line is a `data:` line: recognize it without searching for the colon.
+  constexpr std::string_view kDataField = "data:";
+  if (line.substr(0, kDataField.size()) == kDataField)
+    return process_data(field_value(line, kDataField.size() - 1), sink);
   if (line.front() == ':') return;  // comment
   const size_t colon = line.find(':');
   const std::string_view field = line.substr(0, colon);
-  std::string_view value;
-  if (colon != std::string_view::npos) {
-    value = line.substr(colon + 1);
-    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  }
+  const std::string_view value =
+      colon != std::string_view::npos ? field_value(line, colon) : std::string_view();
   if (field == "data") {
-    if (options_.dispatch_json_lines && !has_data_ && is_complete_json_line(value)) {
-      sink.on_event(SseEvent{event_name_, value, last_id_});
-      event_name_.clear();
-      return;
-    }
-    if (data_.size() + value.size() + has_data_ > options_.max_line_bytes) return fail(sink);
-    if (has_data_) data_ += '\n';
-    data_.append(value);
-    has_data_ = true;
+    process_data(value, sink);
   } else if (field == "event") {
     event_name_.assign(value);
   } else if (field == "id") {
     if (value.find('\0') == std::string_view::npos) last_id_.assign(value);
   }
   // `retry:` and unknown fields are ignored.
+}
+
+void SseFramer::process_data(std::string_view value, SseSink& sink) {
+  if (options_.dispatch_json_lines && !has_data_ && is_complete_json_line(value)) {
+    sink.on_event(SseEvent{event_name_, value, last_id_});
+    event_name_.clear();
+    return;
+  }
+  if (data_.size() + value.size() + has_data_ > options_.max_line_bytes) return fail(sink);
+  if (has_data_) data_ += '\n';
+  data_.append(value);
+  has_data_ = true;
 }
 
 void SseFramer::dispatch(SseSink& sink) {

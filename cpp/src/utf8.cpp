@@ -9,6 +9,9 @@ namespace {
 // Texts are scanned a 64-bit word at a time where possible; kHighBits has bit 7 of every byte.
 constexpr uint64_t kHighBits = 0x8080808080808080ull;
 
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "skip_ascii takes the lowest set bit of a word for its first byte");
+
 uint64_t load_word(const char* p) {
   uint64_t word;
   std::memcpy(&word, p, sizeof word);
@@ -73,6 +76,27 @@ size_t common_sequence_length(const unsigned char* p, size_t available) {
   return 0;
 }
 
+// Index of the first byte of text[from, size) that is not ASCII, or `size`.
+size_t skip_ascii(const char* text, size_t from, size_t size) {
+  for (; from + sizeof(uint64_t) <= size; from += sizeof(uint64_t)) {
+    const uint64_t high = load_word(text + from) & kHighBits;
+    if (high != 0) return from + __builtin_ctzll(high) / 8;  // the lowest address comes first
+  }
+  while (from < size && static_cast<unsigned char>(text[from]) < 0x80) ++from;
+  return from;
+}
+
+// Length of the longest prefix of `text` that is valid UTF-8.
+size_t valid_prefix_length(std::string_view text) {
+  size_t at = 0;
+  while ((at = skip_ascii(text.data(), at, text.size())) < text.size()) {
+    const size_t length = sequence_length(text.data() + at, text.size() - at);
+    if (length == 0) break;
+    at += length;
+  }
+  return at;
+}
+
 }  // namespace
 
 size_t utf16_length(std::string_view text) {
@@ -135,33 +159,25 @@ void append_code_point(std::string& out, char32_t code_point) {
   }
 }
 
+size_t sequence_length(const char* p, size_t available) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(p);
+  const size_t common = common_sequence_length(bytes, available);
+  if (common != 0) return common;
+  size_t invalid_length = 0;
+  return valid_sequence_length(bytes, available, &invalid_length);
+}
+
 void append_sanitized(std::string& out, std::string_view bytes) {
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  const size_t size = bytes.size();
-  size_t valid_from = 0;  // start of the run of valid bytes not yet copied
-  size_t i = 0;
   while (true) {
-    while (i + sizeof(uint64_t) <= size && (load_word(bytes.data() + i) & kHighBits) == 0)
-      i += sizeof(uint64_t);
-    while (i < size && p[i] < 0x80) ++i;
-    if (i == size) break;
-    const size_t well_formed = common_sequence_length(p + i, size - i);
-    if (well_formed != 0) {
-      i += well_formed;
-      continue;
-    }
-    size_t invalid_length = 0;
-    const size_t length = valid_sequence_length(p + i, size - i, &invalid_length);
-    if (length != 0) {
-      i += length;
-      continue;
-    }
-    out.append(bytes.data() + valid_from, i - valid_from);
+    const size_t valid = valid_prefix_length(bytes);
+    out.append(bytes.data(), valid);
+    if (valid == bytes.size()) return;
     out += kReplacement;
-    i += invalid_length;
-    valid_from = i;
+    size_t invalid_length = 0;
+    valid_sequence_length(reinterpret_cast<const unsigned char*>(bytes.data()) + valid,
+                          bytes.size() - valid, &invalid_length);
+    bytes.remove_prefix(valid + invalid_length);
   }
-  out.append(bytes.data() + valid_from, size - valid_from);
 }
 
 }  // namespace zaiproxy::utf8

@@ -17,6 +17,13 @@ inline constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 // Length in UTF-16 code units of valid UTF-8 text: 1 per code point below U+10000, 2 above.
 size_t utf16_length(std::string_view text);
 
+// Length of the valid UTF-8 sequence that starts with the non-ASCII byte at `p`, or 0 when the
+// sequence is invalid or cut short by the end of the `available` bytes.
+size_t sequence_length(const char* p, size_t available);
+
+// UTF-16 code units of the code point that a valid sequence of `sequence_length` bytes encodes.
+constexpr size_t utf16_units(size_t sequence_length) { return sequence_length == 4 ? 2 : 1; }
+
 // A position in a text, in both units.
 struct Position {
   size_t bytes = 0;

@@ -34,8 +34,8 @@ StreamError too_large_error(size_t cap) {
 void ZaiDecoder::Fields::clear() {
   has_phase = has_delta = has_edit = has_edit_index = has_usage = has_error = done = false;
   phase = Phase::None;
-  delta_content.clear();
-  edit_content.clear();
+  delta_content = edit_content = {};
+  delta_utf16 = edit_utf16 = 0;
   delta_high_surrogate = edit_high_surrogate = 0;
   edit_index = 0;
 }
@@ -81,19 +81,19 @@ void ZaiDecoder::read_fields(JsonReader& reader, int level) {
   while (reader.next_key(key)) {
     const Type type = reader.peek();
     if (key == "delta_content" && type == Type::String) {
-      fields.delta_content.clear();
       fields.delta_high_surrogate = pending_high_surrogate_;
-      fields.has_delta = reader.read_string(fields.delta_content, &fields.delta_high_surrogate);
+      fields.has_delta = reader.read_string_view(fields.delta_content, fields.delta_buffer,
+                                                 &fields.delta_high_surrogate, &fields.delta_utf16);
     } else if (key == "edit_content" && type == Type::String) {
-      fields.edit_content.clear();
       fields.edit_high_surrogate = 0;  // only a delta continues a pending surrogate
-      fields.has_edit = reader.read_string(fields.edit_content, &fields.edit_high_surrogate);
+      fields.has_edit = reader.read_string_view(fields.edit_content, fields.edit_buffer,
+                                                &fields.edit_high_surrogate, &fields.edit_utf16);
     } else if (key == "edit_index" && type == Type::Number) {
       fields.has_edit_index = reader.read_int(fields.edit_index);
     } else if (key == "phase" && type == Type::String) {
-      scratch_.clear();
-      fields.has_phase = reader.read_string(scratch_);
-      fields.phase = parse_phase(scratch_);
+      std::string_view phase;
+      fields.has_phase = reader.read_string_view(phase, scratch_);
+      fields.phase = parse_phase(phase);
     } else if (key == "usage") {
       fields.has_usage = upstream::read_usage(reader, fields.usage);
     } else if (key == "done" && type == Type::Bool) {
@@ -103,11 +103,11 @@ void ZaiDecoder::read_fields(JsonReader& reader, int level) {
     } else if (key == "data" && type == Type::Object && level + 1 < kLevels) {
       read_fields(reader, level + 1);
     } else if (key == "type" && type == Type::String && level == 0) {
-      scratch_.clear();
-      reader.read_string(scratch_);
-      envelope_type_ = scratch_ == "chat:completion"          ? EnvelopeType::Completion
-                       : scratch_ == "chat:completion:finish" ? EnvelopeType::Finish
-                                                              : EnvelopeType::Ignored;
+      std::string_view name;
+      reader.read_string_view(name, scratch_);
+      envelope_type_ = name == "chat:completion"          ? EnvelopeType::Completion
+                       : name == "chat:completion:finish" ? EnvelopeType::Finish
+                                                          : EnvelopeType::Ignored;
     } else {
       reader.skip_value();
     }
@@ -120,14 +120,14 @@ void ZaiDecoder::apply(const Fields& data, bool finish_type, SourceSink& sink) {
     if (level.has_error) return fail(level.error, sink);
   if (data.has_phase) phase_ = data.phase;
   if (data.has_delta) {
-    if (!append(data.delta_content, phase_, sink)) return;
+    if (!append(data.delta_content, data.delta_utf16, phase_, sink)) return;
     pending_high_surrogate_ = data.delta_high_surrogate;
   }
   if (data.has_edit) {
     if (!flush_pending_surrogate(phase_, sink)) return;
     // An edit without an index is read as an append: the safest guess for unknown shapes.
     const int64_t index = data.has_edit_index ? data.edit_index : INT64_MAX;
-    if (!edit(data.edit_content, index, phase_, sink)) return;
+    if (!edit(data.edit_content, data.edit_utf16, index, phase_, sink)) return;
     pending_high_surrogate_ = data.edit_high_surrogate;
   }
   if (data.has_usage && !data.usage.empty()) {
@@ -149,10 +149,10 @@ bool ZaiDecoder::fits(size_t kept_bytes, size_t added_bytes, SourceSink& sink) {
   return false;
 }
 
-bool ZaiDecoder::append(std::string_view text, Phase phase, SourceSink& sink) {
+bool ZaiDecoder::append(std::string_view text, size_t text_utf16, Phase phase, SourceSink& sink) {
   if (!fits(doc_.size(), text.size(), sink)) return false;
   doc_ += text;
-  doc_utf16_ += utf8::utf16_length(text);
+  doc_utf16_ += text_utf16;
   report(phase, false, sink);
   return true;
 }
@@ -161,11 +161,12 @@ bool ZaiDecoder::append(std::string_view text, Phase phase, SourceSink& sink) {
 bool ZaiDecoder::flush_pending_surrogate(Phase phase, SourceSink& sink) {
   if (pending_high_surrogate_ == 0) return true;
   pending_high_surrogate_ = 0;
-  return append(utf8::kReplacement, phase, sink);
+  return append(utf8::kReplacement, 1, phase, sink);
 }
 
 // doc = doc[0:index] + text (§4.3), with the index in UTF-16 units.
-bool ZaiDecoder::edit(std::string_view text, int64_t index, Phase phase, SourceSink& sink) {
+bool ZaiDecoder::edit(std::string_view text, size_t text_utf16, int64_t index, Phase phase,
+                      SourceSink& sink) {
   const size_t clamped = static_cast<size_t>(std::max<int64_t>(index, 0));
   const utf8::Position at = utf8::locate_utf16_index(doc_, doc_utf16_, clamped);
   if (!fits(at.bytes, text.size(), sink)) return false;
@@ -177,7 +178,7 @@ bool ZaiDecoder::edit(std::string_view text, int64_t index, Phase phase, SourceS
        doc_.compare(at.bytes, reported_ - at.bytes, text.data(), reported_ - at.bytes) == 0);
   doc_.resize(at.bytes);
   doc_ += text;
-  doc_utf16_ = at.utf16 + utf8::utf16_length(text);
+  doc_utf16_ = at.utf16 + text_utf16;
   const size_t close_length = kBlockClose.size();
   no_close_before_ =
       std::min(no_close_before_, at.bytes >= close_length ? at.bytes - close_length + 1 : 0);
@@ -199,7 +200,7 @@ bool ZaiDecoder::edit(std::string_view text, int64_t index, Phase phase, SourceS
 void ZaiDecoder::report(Phase phase, bool at_end, SourceSink& sink) {
   const bool block_may_close = at_end || phase != Phase::ToolCall;
   while (reported_ < doc_.size()) {
-    if (doc_.compare(reported_, kBlockOpen.size(), kBlockOpen) == 0) {
+    if (block_opens_at(reported_)) {
       if (!block_may_close) return;
       const size_t search_from = std::max(no_close_before_, reported_ + kBlockOpen.size());
       const size_t close = doc_.find(kBlockClose, search_from);
@@ -220,6 +221,10 @@ void ZaiDecoder::report(Phase phase, bool at_end, SourceSink& sink) {
     emit(kind, phase, reported_, length, sink);
     reported_ += length;
   }
+}
+
+bool ZaiDecoder::block_opens_at(size_t at) const {
+  return doc_[at] == '<' && std::string_view(doc_).substr(at, kBlockOpen.size()) == kBlockOpen;
 }
 
 // Length of the text at doc_[from] that can be reported: up to the next `<glm_block`, and, in the

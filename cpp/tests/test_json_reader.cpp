@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "json_reader.hpp"
 #include "utf8.hpp"
@@ -246,6 +247,106 @@ TEST(JsonReader, ReadStringAppends) {
   EXPECT_EQ(out, "xab");
 }
 
+// ───── strings read as views (read_string_view) ─────
+
+struct Viewed {
+  std::string text;
+  size_t utf16 = 0;
+  bool in_place = false;  // the view points into the JSON text, not into the buffer
+};
+
+Viewed view(std::string_view json, char16_t* carry = nullptr) {
+  JsonReader reader(json);
+  std::string buffer = "stale";
+  std::string_view out;
+  Viewed viewed;
+  EXPECT_TRUE(reader.read_string_view(out, buffer, carry, &viewed.utf16)) << json;
+  EXPECT_TRUE(reader.at_end()) << json;
+  viewed.text = std::string(out);
+  viewed.in_place = out.data() >= json.data() && out.data() <= json.data() + json.size();
+  return viewed;
+}
+
+TEST(JsonReader, PlainStringsAreViewedInPlace) {
+  const Viewed ascii = view(R"("Hello, world")");
+  EXPECT_EQ(ascii.text, "Hello, world");
+  EXPECT_EQ(ascii.utf16, 12u);
+  EXPECT_TRUE(ascii.in_place);
+  const Viewed mixed = view("\"a你é😀\"");
+  EXPECT_EQ(mixed.text, "a你é😀");
+  EXPECT_EQ(mixed.utf16, 5u);  // 1 + 1 + 1 + 2
+  EXPECT_TRUE(mixed.in_place);
+  const Viewed empty = view(R"("")");
+  EXPECT_EQ(empty.text, "");
+  EXPECT_EQ(empty.utf16, 0u);
+}
+
+TEST(JsonReader, StringsThatNeedDecodingAreViewedInTheBuffer) {
+  const Viewed escaped = view(R"("a\"b\n\u00e9\ud83d\ude00")");
+  EXPECT_EQ(escaped.text, "a\"b\n\xC3\xA9\xF0\x9F\x98\x80");
+  EXPECT_EQ(escaped.utf16, 7u);
+  EXPECT_FALSE(escaped.in_place);
+  const Viewed invalid = view(
+      "\"a\xFF"
+      "b\"");
+  EXPECT_EQ(invalid.text, "a" + kFffd + "b");
+  EXPECT_EQ(invalid.utf16, 3u);
+  EXPECT_FALSE(invalid.in_place);
+}
+
+TEST(JsonReader, ACarriedSurrogateIsResolvedInTheBuffer) {
+  char16_t carry = 0xD83D;
+  const Viewed joined = view(R"("\ude00x")", &carry);
+  EXPECT_EQ(joined.text, "\xF0\x9F\x98\x80x");
+  EXPECT_EQ(joined.utf16, 3u);
+  EXPECT_EQ(carry, 0);
+  carry = 0xD83D;
+  const Viewed replaced = view(R"("plain")", &carry);  // no escape, yet not viewable in place
+  EXPECT_EQ(replaced.text, kFffd + "plain");
+  EXPECT_FALSE(replaced.in_place);
+  EXPECT_EQ(carry, 0);
+  const Viewed plain = view(R"("plain")", &carry);
+  EXPECT_TRUE(plain.in_place);
+  EXPECT_EQ(carry, 0);
+}
+
+// The view and the copy must agree whatever sits where in the 8-byte words of the scan: a quote,
+// an escape, a multi-byte character or an invalid byte at every offset of strings up to 3 words.
+TEST(JsonReader, ViewAndCopyAgreeAtEveryWordOffset) {
+  const std::string specials[] = {"\\\"", "\\n",  "\\u00e9",  "é",        "你",
+                                  "😀",    "\xFF", "\xE4\xBD", "\xC0\xAF", "\xED\xA0\x80"};
+  for (size_t length = 0; length <= 24; ++length) {
+    for (size_t at = 0; at <= length; ++at) {
+      for (const std::string& special : specials) {
+        // Also with text after the closing quote, and without: the scan's tail differs.
+        for (const char* after : {"", "                "}) {
+          const std::string json =
+              "\"" + std::string(at, 'a') + special + std::string(length - at, 'b') + "\"" + after;
+          std::string copied;
+          JsonReader copying(json);
+          ASSERT_TRUE(copying.read_string(copied)) << json;
+          const Viewed viewed = view(json);
+          EXPECT_EQ(viewed.text, copied) << json;
+          EXPECT_EQ(viewed.utf16, utf8::utf16_length(copied)) << json;
+        }
+      }
+    }
+  }
+}
+
+TEST(JsonReader, KeysWithAndWithoutEscapes) {
+  JsonReader reader("{\"plain\":1,\"es\\u0063aped\":2,\"ключ\":3,\"bad\xFF\":4}");
+  std::string_view key;
+  ASSERT_TRUE(reader.begin_object());
+  std::vector<std::string> keys;
+  while (reader.next_key(key)) {
+    keys.emplace_back(key);
+    ASSERT_TRUE(reader.skip_value());
+  }
+  EXPECT_TRUE(reader.at_end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"plain", "escaped", "ключ", "bad" + kFffd}));
+}
+
 // ───── surrogates carried between strings (toolcall-and-think.md §C.3 rule 2) ─────
 
 std::string decode_carried(std::string_view json, char16_t& carry) {
@@ -336,6 +437,36 @@ TEST(Utf8, AppendSanitized) {
   std::string out = ">";
   utf8::append_sanitized(out, "ok 你好 \xFF end \xE4");
   EXPECT_EQ(out, ">ok 你好 " + kFffd + " end " + kFffd);
+}
+
+// ASCII is skipped 8 bytes at a time: an invalid byte or a character right at, before or after
+// the edge of a word must be found all the same.
+TEST(Utf8, AppendSanitizedAtEveryWordOffset) {
+  for (size_t at = 0; at <= 20; ++at) {
+    const std::string head(at, 'a'), tail(20 - at, 'z');
+    std::string out;
+    utf8::append_sanitized(out, head + "\xFF" + tail);
+    EXPECT_EQ(out, head + kFffd + tail) << at;
+    out.clear();
+    utf8::append_sanitized(out, head + "\xE4\xBD" + tail);  // truncated
+    EXPECT_EQ(out, head + kFffd + tail) << at;
+    out.clear();
+    utf8::append_sanitized(out, head + "你😀" + tail);
+    EXPECT_EQ(out, head + "你😀" + tail) << at;
+  }
+}
+
+TEST(Utf8, SequenceLength) {
+  EXPECT_EQ(utf8::sequence_length("\xC3\xA9", 2), 2u);
+  EXPECT_EQ(utf8::sequence_length("\xE4\xBD\xA0", 3), 3u);
+  EXPECT_EQ(utf8::sequence_length("\xF0\x9F\x98\x80", 4), 4u);
+  EXPECT_EQ(utf8::sequence_length("\xF0\x9F\x98\x80", 3), 0u);  // cut short
+  EXPECT_EQ(utf8::sequence_length("\xE4\xBD\"", 3), 0u);
+  EXPECT_EQ(utf8::sequence_length("\x80", 1), 0u);
+  EXPECT_EQ(utf8::sequence_length("\xC0\xAF", 2), 0u);      // overlong
+  EXPECT_EQ(utf8::sequence_length("\xED\xA0\x80", 3), 0u);  // surrogate
+  EXPECT_EQ(utf8::utf16_units(3), 1u);
+  EXPECT_EQ(utf8::utf16_units(4), 2u);
 }
 
 }  // namespace

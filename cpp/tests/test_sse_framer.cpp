@@ -54,6 +54,18 @@ TEST(SseFramer, LineEnds) {
   EXPECT_EQ(data_of(frame({"data: a\rdata: b\n\r\ndata: c\r\n\n"}, options)), want);
 }
 
+TEST(SseFramer, ACarriageReturnLateInAChunkStillEndsALine) {
+  // Line feeds first, then CR line ends further on in the same chunk, then line feeds again.
+  EXPECT_EQ(data_of(frame({"data: a\n\ndata: b\n\ndata: c\r\rdata: d\r\n\r\ndata: e\n\n"},
+                          standard_dispatch())),
+            (Data{"a", "b", "c", "d", "e"}));
+}
+
+TEST(SseFramer, OnlyTheDataFieldIsData) {
+  EXPECT_EQ(data_of(frame({"dataX: x\ndata : y\ndat: z\ndata:w\n\n"}, standard_dispatch())),
+            (Data{"w"}));
+}
+
 TEST(SseFramer, CrLfSplitBetweenFeedsIsOneLineEnd) {
   // Read as two line ends, the split CRLF would dispatch "a" on its own.
   EXPECT_EQ(data_of(frame({"data: a\r", "\ndata: b\r", "\n\r", "\n"}, standard_dispatch())),

@@ -752,6 +752,25 @@ TEST(ZaiUtf8, LoneLowSurrogateAndInvalidBytesBecomeReplacement) {
             "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD|\xEF\xBF\xBD");
 }
 
+TEST(ZaiUtf8, DocumentUtf16LengthCountsEveryKindOfContent) {
+  Decoded d;
+  d.feed(delta("plain")).feed(delta("你好😀")).feed(delta("\\u00e9\\n\\\"q\\\""));
+  d.feed(delta("\\ud83d")).feed(delta("\\ude00")).feed(delta("\xFF\xE4\xBD"));
+  d.feed(edit(3, "é😀"));
+  EXPECT_EQ(d.decoder.document(), "pla" + std::string("é😀"));
+  EXPECT_EQ(d.decoder.document_utf16_length(), 6u);
+  d.feed(delta("\xF0\x9F\x98\x80x"));
+  EXPECT_EQ(d.decoder.document_utf16_length(), 9u);
+}
+
+TEST(ZaiEnvelope, EscapedTypeAndPhaseAreDecodedBeforeComparing) {
+  Decoded d;
+  d.feed(R"({"type":"chat:\u0063ompletion","data":{"delta_content":"t","phase":"th\u0069nking"}})");
+  d.feed(R"({"type":"chat:completion","data":{"delta_content":"a","phase":"answ\u0065r"}})");
+  EXPECT_EQ(d.out.text_of(Kind::Thinking), "t");
+  EXPECT_EQ(d.out.text_of(Kind::Answer), "a");
+}
+
 // ───── glm_block ─────
 
 TEST(ZaiGlmBlock, PartialOpenTagIsHeldUntilDecided) {

@@ -33,6 +33,7 @@ class SseFramer {
 
  private:
   void process_line(std::string_view line, SseSink& sink);
+  void process_data(std::string_view value, SseSink& sink);
   void dispatch(SseSink& sink);
   void fail(SseSink& sink);
 

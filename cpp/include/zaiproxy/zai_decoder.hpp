@@ -52,13 +52,16 @@ class ZaiDecoder final : public EventDecoder {
   size_t document_utf16_length() const { return doc_utf16_; }
 
  private:
-  // What one object of an event says (the envelope, its `data`, or `data.data`). The buffers are
-  // reused from event to event.
+  // What one object of an event says (the envelope, its `data`, or `data.data`). The contents
+  // view the payload, or their buffer when they had to be decoded; the buffers are reused from
+  // event to event.
   struct Fields {
     bool has_phase = false, has_delta = false, has_edit = false, has_edit_index = false;
     bool has_usage = false, has_error = false, done = false;
     Phase phase = Phase::None;
-    std::string delta_content, edit_content;
+    std::string_view delta_content, edit_content;
+    size_t delta_utf16 = 0, edit_utf16 = 0;  // their lengths in UTF-16 code units
+    std::string delta_buffer, edit_buffer;
     char16_t delta_high_surrogate = 0, edit_high_surrogate = 0;  // left unpaired at the end
     int64_t edit_index = 0;
     Usage usage;
@@ -70,11 +73,12 @@ class ZaiDecoder final : public EventDecoder {
   bool read_envelope(std::string_view payload);
   void read_fields(JsonReader& reader, int level);
   void apply(const Fields& data, bool finish_type, SourceSink& sink);
-  bool append(std::string_view text, Phase phase, SourceSink& sink);
+  bool append(std::string_view text, size_t text_utf16, Phase phase, SourceSink& sink);
   bool flush_pending_surrogate(Phase phase, SourceSink& sink);
-  bool edit(std::string_view text, int64_t index, Phase phase, SourceSink& sink);
+  bool edit(std::string_view text, size_t text_utf16, int64_t index, Phase phase, SourceSink& sink);
   bool fits(size_t kept_bytes, size_t added_bytes, SourceSink& sink);
   void report(Phase phase, bool at_end, SourceSink& sink);
+  bool block_opens_at(size_t at) const;
   size_t text_before_block(size_t from, Phase phase, bool at_end) const;
   void emit(SourceEvent::Kind kind, Phase phase, size_t from, size_t length, SourceSink& sink);
   void end(SourceSink& sink);
@@ -88,7 +92,7 @@ class ZaiDecoder final : public EventDecoder {
   static constexpr int kLevels = 3;  // the envelope, `data`, `data.data`
   Fields levels_[kLevels];
   EnvelopeType envelope_type_ = EnvelopeType::Absent;
-  std::string scratch_;  // `type` and `phase` values
+  std::string scratch_;  // a `type` or `phase` value that had to be decoded
 
   Phase phase_ = Phase::None;            // the latest phase; an event without one keeps it
   char16_t pending_high_surrogate_ = 0;  // ended the last content string, not yet in doc_
