@@ -68,8 +68,7 @@ void OpenAiEncoder::write_text_delta(const std::string& prefix, std::string_view
   out += kTextDeltaClose;
 }
 
-void OpenAiEncoder::write_role_once(std::string& out) {
-  if (role_sent_) return;
+void OpenAiEncoder::write_role_chunk(std::string& out) {
   role_sent_ = true;
   out += chunk_head_;
   out += kDeltaOpen;

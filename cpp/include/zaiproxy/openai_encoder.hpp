@@ -27,7 +27,10 @@ class OpenAiEncoder final : public ResponseEncoder {
   // `prefix` is content_prefix_ or reasoning_prefix_.
   void write_text_delta(const std::string& prefix, std::string_view text, std::string& out);
   // Every chunk but the role chunk itself and an error is preceded by the role chunk, once.
-  void write_role_once(std::string& out);
+  void write_role_once(std::string& out) {
+    if (!role_sent_) write_role_chunk(out);
+  }
+  void write_role_chunk(std::string& out);
   void write_finish(FinishReason reason, std::string& out);
   void write_error(const StreamError& error, std::string& out);
 
