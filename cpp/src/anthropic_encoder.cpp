@@ -49,10 +49,9 @@ void AnthropicEncoder::write_block_delta(ResponseEvent::Kind kind, std::string_v
                                          std::string& out) {
   if (text.empty()) return;  // an empty delta would open an empty block
   if (!block_open_ || block_kind_ != kind) open_block(kind, out);
-  out.reserve(out.size() + delta_prefix_.size() + text.size() + 8);
   out += delta_prefix_;
-  json::append_string(out, text);
-  out += "}}\n\n";
+  json::append_escaped(out, text);
+  out += "\"}}\n\n";
 }
 
 void AnthropicEncoder::open_block(ResponseEvent::Kind kind, std::string& out) {
@@ -65,6 +64,7 @@ void AnthropicEncoder::open_block(ResponseEvent::Kind kind, std::string& out) {
   json::append_int(delta_prefix_, block_index_);
   delta_prefix_ += ",\"delta\":";
   delta_prefix_ += anthropic::delta_head(kind);
+  delta_prefix_ += '"';  // the text's opening quote
   out += "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":";
   json::append_int(out, block_index_);
   out += ",\"content_block\":";

@@ -14,6 +14,10 @@ namespace zaiproxy::json {
 // is valid UTF-8 by contract, and clients expect CJK and emoji as they are.
 void append_string(std::string& out, std::string_view text);
 
+// append_string without the quotes: for callers whose constant text around the string already
+// holds them, so that a whole chunk is three appends.
+void append_escaped(std::string& out, std::string_view text);
+
 // Appends the decimal form of `value`.
 void append_int(std::string& out, int64_t value);
 

@@ -9,26 +9,40 @@ namespace zaiproxy {
 
 namespace {
 
-constexpr std::string_view kDeltaSuffix = "},\"finish_reason\":null}]}\n\n";
+// A chunk is chunk_head_ and then its choices: kDeltaOpen, the delta's fields, kDeltaClose. A
+// text chunk's single field is a string, so its closing quote joins kDeltaClose.
+constexpr std::string_view kDeltaOpen = "\"choices\":[{\"index\":0,\"delta\":{";
+constexpr std::string_view kDeltaClose = "},\"finish_reason\":null}]}\n\n";
+constexpr std::string_view kTextDeltaClose = "\"},\"finish_reason\":null}]}\n\n";
+constexpr std::string_view kRoleDelta = "\"role\":\"assistant\",\"content\":\"\"";
 constexpr std::string_view kDone = "data: [DONE]\n\n";
 
 }  // namespace
 
 OpenAiEncoder::OpenAiEncoder(ResponseInfo info) : tracker_(std::move(info), "chatcmpl-") {
-  delta_prefix_ = "data: {";
-  openai::append_head(delta_prefix_, tracker_.info(), "chat.completion.chunk");
-  head_size_ = delta_prefix_.size();
-  delta_prefix_ += "\"choices\":[{\"index\":0,\"delta\":{";
+  chunk_head_ = "data: {";
+  openai::append_head(chunk_head_, tracker_.info(), "chat.completion.chunk");
+  content_prefix_ = text_delta_prefix("content");
+  reasoning_prefix_ = text_delta_prefix("reasoning_content");
+}
+
+std::string OpenAiEncoder::text_delta_prefix(std::string_view field) const {
+  std::string prefix = chunk_head_;
+  prefix += kDeltaOpen;
+  prefix += '"';
+  prefix += field;
+  prefix += "\":\"";
+  return prefix;
 }
 
 void OpenAiEncoder::feed(const ResponseEvent& event, std::string& out) {
   if (!tracker_.admit(event)) return;
   switch (event.kind) {
     case ResponseEvent::Kind::Reasoning:
-      write_text_delta("\"reasoning_content\":", event.text, out);
+      write_text_delta(reasoning_prefix_, event.text, out);
       break;
     case ResponseEvent::Kind::Text:
-      write_text_delta("\"content\":", event.text, out);
+      write_text_delta(content_prefix_, event.text, out);
       break;
     case ResponseEvent::Kind::Error:
       write_error(error_of(event), out);
@@ -45,34 +59,32 @@ void OpenAiEncoder::finish(std::string& out) {
   if (tracker_.admit_implicit_finish()) write_finish(FinishReason::Stop, out);
 }
 
-void OpenAiEncoder::write_text_delta(std::string_view field, std::string_view text,
+void OpenAiEncoder::write_text_delta(const std::string& prefix, std::string_view text,
                                      std::string& out) {
   if (text.empty()) return;
   write_role_once(out);
-  out.reserve(out.size() + delta_prefix_.size() + field.size() + text.size() + kDeltaSuffix.size() +
-              2);
-  out += delta_prefix_;
-  out += field;
-  json::append_string(out, text);
-  out += kDeltaSuffix;
+  out += prefix;
+  json::append_escaped(out, text);
+  out += kTextDeltaClose;
 }
 
-void OpenAiEncoder::write_role_once(std::string& out) {
-  if (role_sent_) return;
+void OpenAiEncoder::write_role_chunk(std::string& out) {
   role_sent_ = true;
-  out += delta_prefix_;
-  out += "\"role\":\"assistant\",\"content\":\"\"";
-  out += kDeltaSuffix;
+  out += chunk_head_;
+  out += kDeltaOpen;
+  out += kRoleDelta;
+  out += kDeltaClose;
 }
 
 void OpenAiEncoder::write_finish(FinishReason reason, std::string& out) {
   write_role_once(out);
-  out += delta_prefix_;
+  out += chunk_head_;
+  out += kDeltaOpen;
   out += "},\"finish_reason\":\"";
   out += finish_reason_name(reason);
   out += "\"}]}\n\n";
   if (tracker_.info().include_usage) {
-    out.append(delta_prefix_, 0, head_size_);
+    out += chunk_head_;
     out += "\"choices\":[],\"usage\":";
     openai::append_usage(out, tracker_.usage());
     out += "}\n\n";

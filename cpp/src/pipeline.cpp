@@ -79,23 +79,31 @@ class Pipeline::Impl {
   struct ToEncoder final : ResponseSink {
     explicit ToEncoder(Impl& pipeline) : p(pipeline) {}
     void on_event(const ResponseEvent& event) override {
-      switch (event.kind) {
-        case ResponseEvent::Kind::Usage:
-          p.usage_ = event.usage;
-          break;
-        case ResponseEvent::Kind::Error:
-          p.error_ = *event.error;
-          break;
-        case ResponseEvent::Kind::Finish:
-          p.finish_reason_ = event.finish;
-          break;
-        default:
-          break;
-      }
+      if (event.kind != ResponseEvent::Kind::Text && event.kind != ResponseEvent::Kind::Reasoning)
+        p.note_outcome(event);
       p.encoder_->feed(event, *p.out_);
     }
     Impl& p;
   };
+
+  // Keeps what the caller can ask about the response (usage, error, finish reason). Out of line:
+  // text events, nearly all of them, only pass by.
+  __attribute__((noinline)) void note_outcome(const ResponseEvent& event) {
+    switch (event.kind) {
+      case ResponseEvent::Kind::Usage:
+        usage_ = event.usage;
+        break;
+      case ResponseEvent::Kind::Error:
+        error_ = *event.error;
+        break;
+      case ResponseEvent::Kind::Finish:
+        finish_reason_ = event.finish;
+        break;
+      case ResponseEvent::Kind::Reasoning:
+      case ResponseEvent::Kind::Text:
+        break;
+    }
+  }
 
   SseFramer framer_;
   std::unique_ptr<EventDecoder> decoder_;

@@ -21,8 +21,7 @@ ResponseTracker::ResponseTracker(ResponseInfo info, std::string_view id_prefix)
   if (info_.created == 0) info_.created = unix_seconds_now();
 }
 
-bool ResponseTracker::admit(const ResponseEvent& event) {
-  if (ended_) return false;
+bool ResponseTracker::admit_other(const ResponseEvent& event) {
   switch (event.kind) {
     case ResponseEvent::Kind::Usage:
       if (!event.usage.empty()) usage_ = event.usage;

@@ -60,6 +60,10 @@ class SourceAdapter {
   virtual void feed(const SourceEvent& event, ThinkOutput& out) = 0;
   // The response ends (End, Error or finish()): release what is held, close open reasoning.
   virtual void end(ThinkOutput& out) = 0;
+  // True when feeding an Answer event now would only pass its text on as answer text, unchanged
+  // and without changing the adapter: no reasoning to close, nothing held, no space to strip.
+  // The layer then skips the adapter for Answer events, the bulk of every response.
+  virtual bool answers_verbatim() const = 0;
 };
 
 // B2.1 (a): chat.z.ai `<details type="reasoning">` blocks, driven by the phase.
@@ -71,6 +75,9 @@ class ZaiAdapter final : public SourceAdapter {
   ZaiAdapter() = default;
   void feed(const SourceEvent& event, ThinkOutput& out) override;
   void end(ThinkOutput& out) override;
+  bool answers_verbatim() const override {
+    return state_ == State::Outside && !strip_next_answer_space_;
+  }
 
  private:
   enum class State : uint8_t { Outside, Opener, Body };
@@ -100,6 +107,7 @@ class InlineThinkAdapter {
  public:
   void content(std::string_view text, ThinkOutput& out);
   void end(ThinkOutput& out);
+  bool answers_verbatim() const { return state_ == State::Answer && !strip_next_answer_space_; }
 
  private:
   enum class State : uint8_t { Start, Think, Answer };
@@ -124,6 +132,7 @@ class ReasoningFieldAdapter {
   void reasoning(std::string_view text, ThinkOutput& out);
   void content(std::string_view text, ThinkOutput& out);
   void end(ThinkOutput& out);
+  bool answers_verbatim() const { return !reasoning_open_; }
 
  private:
   bool reasoning_open_ = false;
@@ -136,6 +145,9 @@ class GenericAdapter final : public SourceAdapter {
   explicit GenericAdapter(bool inline_think) : inline_active_(inline_think) {}
   void feed(const SourceEvent& event, ThinkOutput& out) override;
   void end(ThinkOutput& out) override;
+  bool answers_verbatim() const override {
+    return inline_active_ ? inline_.answers_verbatim() : fields_.answers_verbatim();
+  }
 
  private:
   bool inline_active_;

@@ -68,10 +68,15 @@ class ThinkLayer::Impl {
       bool inline_think = options.inline_think && options.mode != ThinkMode::Raw;
       adapter_ = std::make_unique<think::GenericAdapter>(inline_think);
     }
+    answers_verbatim_ = adapter_->answers_verbatim();
   }
 
   void feed(const SourceEvent& event, ResponseSink& sink) {
     if (ended_) return;
+    if (event.kind == SourceEvent::Kind::Answer && answers_verbatim_) {
+      renderer_.answer_text(event.text, sink);  // what the adapter would do, minus the hops
+      return;
+    }
     think::ThinkOutput out(renderer_, sink);
     switch (event.kind) {
       case SourceEvent::Kind::Usage: {
@@ -95,6 +100,7 @@ class ThinkLayer::Impl {
         return;
       default:
         adapter_->feed(event, out);
+        answers_verbatim_ = adapter_->answers_verbatim();
         return;
     }
   }
@@ -123,6 +129,8 @@ class ThinkLayer::Impl {
 
   think::Renderer renderer_;
   std::unique_ptr<think::SourceAdapter> adapter_;
+  // adapter_->answers_verbatim(), read after each adapter call: only those change it.
+  bool answers_verbatim_ = false;
   bool ended_ = false;  // after Error or Finish nothing more is emitted
 };
 

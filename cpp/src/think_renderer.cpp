@@ -50,17 +50,6 @@ int rounded_seconds(double seconds) {
 Renderer::Renderer(ThinkMode mode, std::function<double()> clock)
     : mode_(mode), clock_(std::move(clock)) {}
 
-void Renderer::emit_text(std::string_view text, bool rendered_reasoning, ResponseSink& sink) {
-  if (text.empty()) return;
-  // C.3: pieces are cut at ASCII bytes only, so none starts inside a code point.
-  assert((static_cast<unsigned char>(text.front()) & 0xC0) != 0x80);
-  ResponseEvent event;
-  event.kind = ResponseEvent::Kind::Text;
-  event.text = text;
-  event.rendered_reasoning = rendered_reasoning;
-  sink.on_event(event);
-}
-
 void Renderer::raw_thinking(std::string_view text, ResponseSink& sink) {
   if (mode_ != ThinkMode::Raw) return;
   raw_block_open_ = true;
@@ -149,10 +138,6 @@ void Renderer::reasoning_end(std::optional<double> upstream_seconds, ResponseSin
     default:
       return;
   }
-}
-
-void Renderer::answer_text(std::string_view text, ResponseSink& sink) {
-  emit_text(text, false, sink);
 }
 
 }  // namespace zaiproxy::think

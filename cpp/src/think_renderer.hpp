@@ -3,6 +3,7 @@
 // the think mode. Internal to the core.
 #pragma once
 
+#include <cassert>
 #include <functional>
 #include <optional>
 #include <string>
@@ -35,11 +36,21 @@ class Renderer {
   // The reasoning block ended: emits the closing piece if the block was opened. `upstream_seconds`
   // is the duration the upstream stated, if any; otherwise the clock decides.
   void reasoning_end(std::optional<double> upstream_seconds, ResponseSink& sink);
-  // A piece of the answer A, verbatim.
-  void answer_text(std::string_view text, ResponseSink& sink);
+  // A piece of the answer A, verbatim, in every mode. Inline: for most events it is all the think
+  // layer does.
+  void answer_text(std::string_view text, ResponseSink& sink) { emit_text(text, false, sink); }
 
  private:
-  void emit_text(std::string_view text, bool rendered_reasoning, ResponseSink& sink);
+  static void emit_text(std::string_view text, bool rendered_reasoning, ResponseSink& sink) {
+    if (text.empty()) return;
+    // C.3: pieces are cut at ASCII bytes only, so none starts inside a code point.
+    assert((static_cast<unsigned char>(text.front()) & 0xC0) != 0x80);
+    ResponseEvent event;
+    event.kind = ResponseEvent::Kind::Text;
+    event.text = text;
+    event.rendered_reasoning = rendered_reasoning;
+    sink.on_event(event);
+  }
   void append_quoted(std::string_view text);
 
   ThinkMode mode_;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <ctime>
 #include <limits>
+#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -144,6 +145,73 @@ TEST(JsonWriter, RoundTripsEveryByteBelow0x80ThroughAJsonParser) {
   for (int c = 0; c < 0x80; ++c) all += static_cast<char>(c);
   all += "中😀";
   EXPECT_EQ(nlohmann::json::parse(json_string(all)).get<std::string>(), all);
+}
+
+// The escaper as C.3 rule 6 states it, one byte at a time: the reference for the writer, which
+// scans eight bytes at a time.
+std::string reference_json_string(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20) {
+      const std::string_view named = c == '\n'   ? "\\n"
+                                     : c == '\r' ? "\\r"
+                                     : c == '\t' ? "\\t"
+                                     : c == '\b' ? "\\b"
+                                     : c == '\f' ? "\\f"
+                                                 : "";
+      out += named.empty() ? std::string{'\\', 'u', '0', '0', kHex[byte >> 4], kHex[byte & 0xf]}
+                           : std::string(named);
+    } else {
+      out += c;
+    }
+  }
+  return out + '"';
+}
+
+// Bytes next to the limits of what needs escaping (0x1f/0x20, '"', '\\'), and high bytes.
+constexpr std::string_view kTrickyBytes("\x00\x01\x1f !\"#[\\]a\x7f\x80\xc3\xff", 15);
+
+TEST(JsonWriter, EscapesAtEveryOffsetOfAWord) {
+  // Every tricky byte at every offset of texts up to three words long, among each filler: this
+  // covers bytes at both ends of a word and of the text, and the tail shorter than a word.
+  for (char filler : kTrickyBytes) {
+    for (char special : kTrickyBytes) {
+      for (size_t length = 1; length <= 24; ++length) {
+        for (size_t at = 0; at < length; ++at) {
+          std::string text(length, filler);
+          text[at] = special;
+          ASSERT_EQ(json_string(text), reference_json_string(text))
+              << "filler " << int(filler) << ", byte " << int(special) << " at " << at << " of "
+              << length;
+        }
+      }
+    }
+  }
+}
+
+TEST(JsonWriter, MatchesTheReferenceOnRandomTexts) {
+  std::mt19937 random(7);
+  std::uniform_int_distribution<size_t> pick(0, kTrickyBytes.size() - 1);
+  std::uniform_int_distribution<size_t> length_of(0, 70);
+  for (int round = 0; round < 5000; ++round) {
+    std::string text(length_of(random), ' ');
+    for (char& c : text) c = kTrickyBytes[pick(random)];
+    ASSERT_EQ(json_string(text), reference_json_string(text)) << round;
+  }
+}
+
+TEST(JsonWriter, EscapesLongTexts) {
+  std::string plain;
+  while (plain.size() < (1u << 20)) plain += "长文本 long text, no escapes. ";
+  EXPECT_EQ(json_string(plain), '"' + plain + '"');
+  std::string mixed;
+  while (mixed.size() < (1u << 20)) mixed += "line \"quoted\"\t\\ and 中文\n\x01";
+  EXPECT_EQ(json_string(mixed), reference_json_string(mixed));
 }
 
 TEST(JsonWriter, AppendsIntegers) {

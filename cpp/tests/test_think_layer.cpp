@@ -840,6 +840,64 @@ TEST(ThinkLayerGeneric, ReasoningFieldIsVerbatim) {
   EXPECT_EQ(out.text(), ">   two\n> lines  \n\n answer ");
 }
 
+// ───── answer pass-through ─────
+
+// Where each piece of answer text points: a pass-through hands on a view of the input itself.
+struct AnswerViews final : ResponseSink {
+  std::vector<std::string_view> answers;
+  void on_event(const ResponseEvent& event) override {
+    if (event.kind == Kind::Text && !event.rendered_reasoning) answers.push_back(event.text);
+  }
+};
+
+// Feeds `steps` and returns the answer views. Only the views into `steps` are compared, so a
+// step's text must outlive the call: the steps are the caller's.
+std::vector<std::string_view> answer_views(ThinkSource source, ThinkMode mode,
+                                           const std::vector<Step>& steps) {
+  FakeClock clock;
+  ThinkLayer layer(options_for(source, mode, clock));
+  AnswerViews out;
+  for (const Step& step : steps) layer.feed(source_event(step), out);
+  layer.finish(out);
+  return out.answers;
+}
+
+// Answer text goes out as it came, one piece per event and without a copy, before and after a
+// reasoning block; only the leading space after an empty transition (B09) is cut off.
+TEST(ThinkLayerAnswer, PassesAnswerTextThroughUncopied) {
+  const auto same_view = [](std::string_view a, std::string_view b) {
+    return a.data() == b.data() && a.size() == b.size();
+  };
+  for (ThinkMode mode : kAllModes) {
+    SCOPED_TRACE(think_mode_name(mode));
+    const std::vector<Step> zai = {an("before"), th(kOpen + "\n> r"),
+                                   ed("true\">\n> r\n</details>\n"), an("  after"), an(" again")};
+    auto views = answer_views(ThinkSource::Zai, mode, zai);
+    ASSERT_EQ(views.size(), 3u);
+    EXPECT_TRUE(same_view(views[0], zai[0].text));
+    EXPECT_TRUE(same_view(views[1], std::string_view(zai[3].text).substr(2)));
+    EXPECT_TRUE(same_view(views[2], zai[4].text));
+
+    const std::vector<Step> inline_think = {c("<think>r</think>"), c("  a"), c(" b")};
+    views = answer_views(ThinkSource::Generic, mode, inline_think);
+    if (mode == ThinkMode::Raw) {  // no inline tags in raw: everything is answer
+      ASSERT_EQ(views.size(), 3u);
+      EXPECT_TRUE(same_view(views[0], inline_think[0].text));
+    } else {
+      ASSERT_EQ(views.size(), 2u);
+      EXPECT_TRUE(same_view(views[0], std::string_view(inline_think[1].text).substr(2)));
+      EXPECT_TRUE(same_view(views[1], inline_think[2].text));
+    }
+
+    const std::vector<Step> fields = {c("a"), rc("r"), c("b"), c("c")};
+    views = answer_views(ThinkSource::Generic, mode, fields);
+    ASSERT_EQ(views.size(), 3u);
+    EXPECT_TRUE(same_view(views[0], fields[0].text));
+    EXPECT_TRUE(same_view(views[1], fields[2].text));
+    EXPECT_TRUE(same_view(views[2], fields[3].text));
+  }
+}
+
 // ───── mode names ─────
 
 TEST(ThinkMode, NamesRoundTrip) {

@@ -38,8 +38,8 @@ class AnthropicEncoder final : public ResponseEncoder {
   bool block_open_ = false;
   ResponseEvent::Kind block_kind_ = ResponseEvent::Kind::Text;  // of the open block
   int64_t block_index_ = -1;  // index of the open or last closed block; -1 before the first
-  // `event: content_block_delta\ndata: {…,"index":I,"delta":{"type":…,"text":` of the open
-  // block, built when it opens, so a delta is a few appends.
+  // `event: content_block_delta\ndata: {…,"index":I,"delta":{"type":…,"text":"` of the open
+  // block, built when it opens, so a delta is three appends: it, the escaped text, `"}}\n\n`.
   std::string delta_prefix_;
   bool message_started_ = false;
 };

@@ -3,7 +3,6 @@
 // lazily before the first other chunk; an error is one `{"error":…}` frame then `data: [DONE]`.
 #pragma once
 
-#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -22,19 +21,27 @@ class OpenAiEncoder final : public ResponseEncoder {
   const ResponseInfo& info() const override { return tracker_.info(); }
 
  private:
+  // chunk_head_ + `"choices":[{"index":0,"delta":{"FIELD":"`.
+  std::string text_delta_prefix(std::string_view field) const;
   // A chunk whose delta is `{"FIELD":TEXT}`, after the role chunk; nothing for empty text.
-  void write_text_delta(std::string_view field, std::string_view text, std::string& out);
+  // `prefix` is content_prefix_ or reasoning_prefix_.
+  void write_text_delta(const std::string& prefix, std::string_view text, std::string& out);
   // Every chunk but the role chunk itself and an error is preceded by the role chunk, once.
-  void write_role_once(std::string& out);
+  void write_role_once(std::string& out) {
+    if (!role_sent_) write_role_chunk(out);
+  }
+  void write_role_chunk(std::string& out);
   void write_finish(FinishReason reason, std::string& out);
   void write_error(const StreamError& error, std::string& out);
 
   ResponseTracker tracker_;
-  // `data: {"id":…,"object":"chat.completion.chunk","created":…,"model":…,"choices":[{"index":0,
-  // "delta":{` — built once, so a chunk is a handful of appends. Its first `head_size_` bytes, up
-  // to `"choices"`, start the usage chunk.
-  std::string delta_prefix_;
-  size_t head_size_ = 0;
+  // `data: {"id":…,"object":"chat.completion.chunk","created":…,"model":…,` — every chunk starts
+  // with it, so it is built once.
+  std::string chunk_head_;
+  // The whole of a text chunk up to the escaped text, built once per field: a text chunk is then
+  // three appends (prefix, escaped text, constant close).
+  std::string content_prefix_;
+  std::string reasoning_prefix_;
   bool role_sent_ = false;
 };
 

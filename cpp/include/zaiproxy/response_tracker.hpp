@@ -20,13 +20,21 @@ class ResponseTracker {
   const Usage& usage() const { return usage_; }
 
   // Whether the encoder writes `event`. Usage is only remembered; Error and Finish end the
-  // response; nothing is written after the end.
-  bool admit(const ResponseEvent& event);
+  // response; nothing is written after the end. Inline: it runs for every text event.
+  bool admit(const ResponseEvent& event) {
+    if (ended_) return false;
+    if (event.kind == ResponseEvent::Kind::Text || event.kind == ResponseEvent::Kind::Reasoning)
+      return true;
+    return admit_other(event);
+  }
   // Whether finish() has to write an implicit Finish(stop), i.e. no terminal event came yet.
   // Ends the response either way, so finish() is idempotent.
   bool admit_implicit_finish();
 
  private:
+  // admit() for Usage, Error and Finish.
+  bool admit_other(const ResponseEvent& event);
+
   ResponseInfo info_;
   Usage usage_;
   bool ended_ = false;

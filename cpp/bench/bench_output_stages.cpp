@@ -1,0 +1,183 @@
+// The output half of the pipeline on its own: ThinkLayer and the stream encoders, fed with the
+// SourceEvents the z.ai decoder makes of the benchmark streams, decoded once up front. The
+// `allocs/event` counter counts operator new calls in the timed loop; the steady state must have
+// none (the output buffer is reserved once, as a server reuses it).
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "streams.hpp"
+#include "zaiproxy/encoder.hpp"
+#include "zaiproxy/events.hpp"
+#include "zaiproxy/sse_framer.hpp"
+#include "zaiproxy/think_layer.hpp"
+#include "zaiproxy/zai_decoder.hpp"
+
+namespace {
+
+std::atomic<size_t> g_allocations{0};
+
+}  // namespace
+
+// Counts every allocation of the benchmark binary; the counters below read the difference. Not
+// inlined, so that GCC pairs new and delete by name and does not see malloc meet a delete.
+__attribute__((noinline)) void* operator new(size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace zaiproxy::bench {
+namespace {
+
+// A SourceEvent that owns its text, so the decoder's output can be replayed.
+struct RecordedEvent {
+  SourceEvent event;
+  std::string text;
+  std::string finish_reason;
+};
+
+struct Recorder final : SourceSink {
+  std::vector<RecordedEvent> events;
+  void on_event(const SourceEvent& event) override {
+    events.push_back({event, std::string(event.text), std::string(event.finish_reason)});
+  }
+};
+
+struct Framed final : SseSink {
+  ZaiDecoder decoder;
+  Recorder recorder;
+  void on_event(const SseEvent& event) override { decoder.feed(event.data, recorder); }
+  void on_error(const StreamError&) override {}
+};
+
+std::vector<RecordedEvent> decode(const SyntheticStream& stream) {
+  SseFramer framer;
+  Framed framed;
+  framer.feed(stream.bytes, framed);
+  framer.finish(framed);
+  framed.decoder.finish(framed.recorder);
+  std::vector<RecordedEvent> events = std::move(framed.recorder.events);
+  for (RecordedEvent& recorded : events) {  // point the views at the copies
+    recorded.event.text = recorded.text;
+    recorded.event.finish_reason = recorded.finish_reason;
+  }
+  return events;
+}
+
+const std::vector<RecordedEvent>& answer_events() {
+  static const std::vector<RecordedEvent> events = decode(answer_stream(2000));
+  return events;
+}
+
+const std::vector<RecordedEvent>& thinking_events() {
+  static const std::vector<RecordedEvent> events = decode(thinking_stream(1000, 1000));
+  return events;
+}
+
+// Drops the think layer's output, so that the layer is timed alone.
+struct NullResponseSink final : ResponseSink {
+  size_t bytes = 0;
+  void on_event(const ResponseEvent& event) override { bytes += event.text.size(); }
+};
+
+struct ToEncoder final : ResponseSink {
+  ToEncoder(ResponseEncoder& encoder, std::string& out) : encoder(encoder), out(out) {}
+  void on_event(const ResponseEvent& event) override { encoder.feed(event, out); }
+  ResponseEncoder& encoder;
+  std::string& out;
+};
+
+void report(benchmark::State& state, size_t events, size_t allocations) {
+  const auto total = static_cast<double>(state.iterations() * events);
+  state.SetItemsProcessed(static_cast<int64_t>(total));
+  state.counters["ns/event"] =
+      benchmark::Counter(total, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["allocs/event"] = static_cast<double>(allocations) / total;
+}
+
+// One response through the think layer alone; the layer's construction is outside the count.
+void run_think_layer(benchmark::State& state, const std::vector<RecordedEvent>& events,
+                     ThinkMode mode) {
+  size_t allocations = 0;
+  for (auto _ : state) {
+    ThinkOptions options;
+    options.mode = mode;
+    ThinkLayer layer(std::move(options));
+    NullResponseSink sink;
+    size_t before = g_allocations.load(std::memory_order_relaxed);
+    for (const RecordedEvent& recorded : events) layer.feed(recorded.event, sink);
+    layer.finish(sink);
+    allocations += g_allocations.load(std::memory_order_relaxed) - before;
+    benchmark::DoNotOptimize(sink.bytes);
+  }
+  report(state, events.size(), allocations);
+}
+
+// One response through the think layer and an encoder, as the pipeline chains them.
+void run_output(benchmark::State& state, const std::vector<RecordedEvent>& events,
+                OutputFormat format, ThinkMode mode) {
+  std::string out;
+  out.reserve(1 << 20);
+  size_t allocations = 0;
+  for (auto _ : state) {
+    ThinkOptions options;
+    options.mode = mode;
+    ThinkLayer layer(std::move(options));
+    ResponseInfo info;
+    info.model = "GLM-4.5";
+    info.include_usage = true;
+    std::unique_ptr<ResponseEncoder> encoder = make_encoder(format, std::move(info));
+    ToEncoder sink(*encoder, out);
+    out.clear();
+    size_t before = g_allocations.load(std::memory_order_relaxed);
+    for (const RecordedEvent& recorded : events) layer.feed(recorded.event, sink);
+    layer.finish(sink);
+    encoder->finish(out);
+    allocations += g_allocations.load(std::memory_order_relaxed) - before;
+    benchmark::DoNotOptimize(out.data());
+  }
+  report(state, events.size(), allocations);
+}
+
+void BM_Stage_ThinkLayer_Answer(benchmark::State& state) {
+  run_think_layer(state, answer_events(), ThinkMode::Reasoning);
+}
+void BM_Stage_ThinkLayer_Thinking(benchmark::State& state) {
+  run_think_layer(state, thinking_events(), ThinkMode::Reasoning);
+}
+void BM_Stage_ThinkLayer_Thinking_ThinkTags(benchmark::State& state) {
+  run_think_layer(state, thinking_events(), ThinkMode::Think);
+}
+void BM_Stage_Output_Answer_OpenAiSse(benchmark::State& state) {
+  run_output(state, answer_events(), OutputFormat::OpenAiSse, ThinkMode::Reasoning);
+}
+void BM_Stage_Output_Answer_AnthropicSse(benchmark::State& state) {
+  run_output(state, answer_events(), OutputFormat::AnthropicSse, ThinkMode::Reasoning);
+}
+void BM_Stage_Output_Thinking_OpenAiSse(benchmark::State& state) {
+  run_output(state, thinking_events(), OutputFormat::OpenAiSse, ThinkMode::Reasoning);
+}
+void BM_Stage_Output_Thinking_OpenAiSse_ThinkTags(benchmark::State& state) {
+  run_output(state, thinking_events(), OutputFormat::OpenAiSse, ThinkMode::Think);
+}
+void BM_Stage_Output_Thinking_AnthropicSse(benchmark::State& state) {
+  run_output(state, thinking_events(), OutputFormat::AnthropicSse, ThinkMode::Reasoning);
+}
+BENCHMARK(BM_Stage_ThinkLayer_Answer);
+BENCHMARK(BM_Stage_ThinkLayer_Thinking);
+BENCHMARK(BM_Stage_ThinkLayer_Thinking_ThinkTags);
+BENCHMARK(BM_Stage_Output_Answer_OpenAiSse);
+BENCHMARK(BM_Stage_Output_Answer_AnthropicSse);
+BENCHMARK(BM_Stage_Output_Thinking_OpenAiSse);
+BENCHMARK(BM_Stage_Output_Thinking_OpenAiSse_ThinkTags);
+BENCHMARK(BM_Stage_Output_Thinking_AnthropicSse);
+
+}  // namespace
+}  // namespace zaiproxy::bench
