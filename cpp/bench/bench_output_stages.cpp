@@ -4,34 +4,16 @@
 // none (the output buffer is reserved once, as a server reuses it).
 #include <benchmark/benchmark.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
+#include "allocation_counter.hpp"
 #include "streams.hpp"
 #include "zaiproxy/encoder.hpp"
 #include "zaiproxy/events.hpp"
 #include "zaiproxy/sse_framer.hpp"
 #include "zaiproxy/think_layer.hpp"
 #include "zaiproxy/zai_decoder.hpp"
-
-namespace {
-
-std::atomic<size_t> g_allocations{0};
-
-}  // namespace
-
-// Counts every allocation of the benchmark binary; the counters below read the difference. Not
-// inlined, so that GCC pairs new and delete by name and does not see malloc meet a delete.
-__attribute__((noinline)) void* operator new(size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace zaiproxy::bench {
 namespace {
@@ -111,10 +93,10 @@ void run_think_layer(benchmark::State& state, const std::vector<RecordedEvent>& 
     options.mode = mode;
     ThinkLayer layer(std::move(options));
     NullResponseSink sink;
-    size_t before = g_allocations.load(std::memory_order_relaxed);
+    size_t before = allocations_so_far();
     for (const RecordedEvent& recorded : events) layer.feed(recorded.event, sink);
     layer.finish(sink);
-    allocations += g_allocations.load(std::memory_order_relaxed) - before;
+    allocations += allocations_so_far() - before;
     benchmark::DoNotOptimize(sink.bytes);
   }
   report(state, events.size(), allocations);
@@ -136,11 +118,11 @@ void run_output(benchmark::State& state, const std::vector<RecordedEvent>& event
     std::unique_ptr<ResponseEncoder> encoder = make_encoder(format, std::move(info));
     ToEncoder sink(*encoder, out);
     out.clear();
-    size_t before = g_allocations.load(std::memory_order_relaxed);
+    size_t before = allocations_so_far();
     for (const RecordedEvent& recorded : events) layer.feed(recorded.event, sink);
     layer.finish(sink);
     encoder->finish(out);
-    allocations += g_allocations.load(std::memory_order_relaxed) - before;
+    allocations += allocations_so_far() - before;
     benchmark::DoNotOptimize(out.data());
   }
   report(state, events.size(), allocations);

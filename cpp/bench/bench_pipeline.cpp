@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "allocation_counter.hpp"
 #include "streams.hpp"
 #include "zaiproxy/encoder.hpp"
 #include "zaiproxy/pipeline.hpp"
@@ -37,6 +38,7 @@ void run_pipeline(benchmark::State& state, const SyntheticStream& stream, Output
                   ThinkMode mode) {
   std::string out;
   out.reserve(stream.bytes.size() * 3);
+  const size_t allocations_before = allocations_so_far();
   for (auto _ : state) {
     PipelineOptions options;
     options.output = output;
@@ -54,6 +56,9 @@ void run_pipeline(benchmark::State& state, const SyntheticStream& stream, Output
   state.counters["ns/event"] =
       benchmark::Counter(static_cast<double>(state.iterations() * stream.events),
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  // Includes building each Pipeline and growing its document: a few per response, none per event.
+  state.counters["allocs/event"] = static_cast<double>(allocations_so_far() - allocations_before) /
+                                   static_cast<double>(state.iterations() * stream.events);
 }
 
 void BM_Pipeline_Answer_OpenAiSse(benchmark::State& state) {
