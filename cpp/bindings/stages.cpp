@@ -21,8 +21,8 @@ constexpr std::array<const char*, 8> kSourceKinds = {
     "thinking", "answer", "snapshot", "reasoning", "tool_block", "usage", "error", "end"};
 constexpr std::array<const char*, 6> kPhases = {"none",      "thinking", "answer",
                                                 "tool_call", "other",    "done"};
-constexpr std::array<const char*, 5> kResponseKinds = {"reasoning", "text", "usage", "error",
-                                                       "finish"};
+constexpr std::array<const char*, 7> kResponseKinds = {
+    "reasoning", "text", "tool_call", "upstream_tool", "usage", "error", "finish"};
 
 template <typename Enum, size_t N>
 Enum enum_from(const std::array<const char*, N>& names, std::string_view name, const char* what) {

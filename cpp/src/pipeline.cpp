@@ -101,6 +101,8 @@ class Pipeline::Impl {
         break;
       case ResponseEvent::Kind::Reasoning:
       case ResponseEvent::Kind::Text:
+      case ResponseEvent::Kind::ToolCall:
+      case ResponseEvent::Kind::UpstreamTool:
         break;
     }
   }

@@ -15,8 +15,6 @@
 
 namespace zaiproxy {
 
-enum class Dialect : uint8_t { OpenAi, Anthropic };
-
 class Aggregator final : public ResponseEncoder {
  public:
   Aggregator(ResponseInfo info, Dialect dialect);

@@ -22,6 +22,9 @@ struct ResponseInfo {
       true;  // OpenAI JSON: write message.reasoning_content (think mode "reasoning")
 };
 
+// The client API family.
+enum class Dialect : uint8_t { OpenAi, Anthropic };
+
 enum class OutputFormat : uint8_t { OpenAiSse, OpenAiJson, AnthropicSse, AnthropicJson };
 
 // "openai-sse", "openai-json", "anthropic-sse", "anthropic-json"; nullopt if unknown.

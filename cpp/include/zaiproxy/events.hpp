@@ -62,14 +62,19 @@ struct SourceEvent {
                 // delta.content
     Snapshot,   // z.ai: an edit rewrote text already received; `text` is the edit_content verbatim
     Reasoning,  // generic upstreams: delta.reasoning_content / delta.reasoning
-    ToolBlock,  // z.ai: one complete `<glm_block …>…</glm_block>` (the model's internal tool use)
-    Usage,      // `usage` holds the latest non-empty counts
-    Error,      // `error` is set; nothing follows
-    End,        // end of the upstream response; `finish_reason` may carry the upstream's reason
+    // The upstream reports that the model used a tool: a complete `<glm_block …>…</glm_block>`
+    // (`text` is the whole block) or a finished `delta_name`/`delta_arguments` call (`text`
+    // empty). tool_name / tool_arguments (JSON text as the upstream gave it) when known.
+    ToolBlock,
+    Usage,  // `usage` holds the latest non-empty counts
+    Error,  // `error` is set; nothing follows
+    End,    // end of the upstream response; `finish_reason` may carry the upstream's reason
   };
   Kind kind = Kind::Answer;
   Phase phase = Phase::None;
   std::string_view text;
+  std::string_view tool_name;       // ToolBlock
+  std::string_view tool_arguments;  // ToolBlock
   Usage usage;
   const StreamError* error = nullptr;
   std::string_view finish_reason;
@@ -90,15 +95,21 @@ struct ResponseEvent {
   enum class Kind : uint8_t {
     Reasoning,  // reasoning channel (think mode "reasoning" only)
     Text,       // answer text, or reasoning rendered into the answer by the think mode
-    Usage,      // remember; encoders report it at the end
-    Error,      // terminal: nothing follows
-    Finish,     // terminal: normal end with `finish`
+    ToolCall,   // a call for the client: tool_name, tool_arguments (compact JSON object)
+    // The upstream's own report of a tool use (from a SourceEvent ToolBlock): the ToolDetector
+    // turns it into a ToolCall when the client offered that tool, and drops it otherwise.
+    UpstreamTool,
+    Usage,   // remember; encoders report it at the end
+    Error,   // terminal: nothing follows
+    Finish,  // terminal: normal end with `finish`
   };
   Kind kind = Kind::Text;
   std::string_view text;
   // Text that the think mode rendered from reasoning (`<think>…`, quotes, details): it is never
   // scanned for tool calls.
   bool rendered_reasoning = false;
+  std::string_view tool_name;       // ToolCall, UpstreamTool
+  std::string_view tool_arguments;  // ToolCall, UpstreamTool
   Usage usage;
   const StreamError* error = nullptr;
   FinishReason finish = FinishReason::Stop;
