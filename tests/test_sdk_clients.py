@@ -1,67 +1,24 @@
 """The real openai and anthropic SDKs read what the core writes, over a loopback socket.
 
-A minimal HTTP server replays a golden upstream stream (named by the user message) through
-core.Pipeline, writing each piece of output as soon as the pipeline returns it.
+The replay server runs a golden upstream stream, named by the user message, through core.Pipeline.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import anthropic
 import openai
 import pytest
 
-from zaiproxy import core
-
 from conftest import golden_bytes
-
-READ_SIZE = 37  # small, odd-sized upstream reads so events straddle them
-
-
-class ReplayHandler(BaseHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:  # keep pytest output clean
-        pass
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        dialect = "anthropic" if self.path == "/v1/messages" else "openai"
-        streaming = bool(body.get("stream"))
-        pipeline = core.Pipeline(
-            output=f"{dialect}-{'sse' if streaming else 'json'}",
-            model=body["model"],
-            include_usage=bool(body.get("stream_options", {}).get("include_usage")),
-        )
-        stream = golden_bytes(body["messages"][-1]["content"])
-        if streaming:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.end_headers()
-            for start in range(0, len(stream), READ_SIZE):
-                self.wfile.write(pipeline.feed(stream[start : start + READ_SIZE]))
-                self.wfile.flush()
-            self.wfile.write(pipeline.finish())
-            return
-        out = pipeline.feed(stream) + pipeline.finish()
-        error = pipeline.error
-        self.send_response(error["http_status"] if error else 200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
+from replay_server import replay_server
 
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ReplayHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    thread.join()
+    with replay_server(lambda request, _: golden_bytes(request["messages"][-1]["content"])) as url:
+        yield url
 
 
 @pytest.fixture

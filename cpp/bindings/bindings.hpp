@@ -9,6 +9,7 @@
 
 #include "zaiproxy/encoder.hpp"
 #include "zaiproxy/think_layer.hpp"
+#include "zaiproxy/tools.hpp"
 
 namespace zaiproxy::bindings {
 
@@ -17,6 +18,7 @@ namespace py = pybind11;
 void register_signing(py::module_& m);
 void register_stages(py::module_& m);
 void register_pipeline(py::module_& m);
+void register_tools(py::module_& m);
 
 // A read-only view of any bytes-like object (bytes, bytearray, memoryview); `str` is refused so
 // that text never gets encoded implicitly.
@@ -38,6 +40,11 @@ py::dict error_to_py(const StreamError& error);
 // Option parsing shared by the stage classes and the Pipeline; unknown names raise ValueError.
 ThinkMode think_mode_from(std::string_view name);
 OutputFormat output_format_from(std::string_view name);
+Dialect dialect_from(std::string_view name);
+// ToolOptions from an OpenAI or Anthropic `tools` list and `tool_choice` (None: no tools).
+ToolOptions tool_options_from(Dialect dialect, const py::object& tools,
+                              const py::object& tool_choice, bool parallel_tool_calls,
+                              const std::optional<std::string>& trigger);
 ResponseInfo response_info(std::string model, std::optional<std::string> id,
                            std::optional<int64_t> created, bool include_usage, int64_t input_tokens,
                            bool reasoning_field);

@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
   zaiproxy::bindings::register_signing(m);
   zaiproxy::bindings::register_stages(m);
   zaiproxy::bindings::register_pipeline(m);
+  zaiproxy::bindings::register_tools(m);
 }

@@ -24,10 +24,17 @@ void register_pipeline(py::module_& m) {
       .def(py::init([](std::string_view output, std::string_view think, std::string model,
                        bool include_usage, std::string_view upstream, std::optional<std::string> id,
                        std::optional<int64_t> created, int64_t input_tokens,
-                       std::optional<std::function<double()>> clock, size_t max_line_bytes) {
+                       std::optional<std::function<double()>> clock, size_t max_line_bytes,
+                       const py::object& tools, const py::object& tool_choice,
+                       bool parallel_tool_calls, const std::optional<std::string>& trigger) {
              PipelineOptions options;
              options.upstream = upstream_from(upstream);
              options.output = output_format_from(output);
+             // Tools are read in the dialect of the client that receives the output.
+             const bool anthropic = options.output == OutputFormat::AnthropicSse ||
+                                    options.output == OutputFormat::AnthropicJson;
+             options.tools = tool_options_from(anthropic ? Dialect::Anthropic : Dialect::OpenAi,
+                                               tools, tool_choice, parallel_tool_calls, trigger);
              options.think.mode = think_mode_from(think);
              if (clock) options.think.clock = *clock;
              // message.reasoning_content exists only when reasoning has its own channel.
@@ -41,7 +48,9 @@ void register_pipeline(py::module_& m) {
            py::arg("model") = "GLM-4.5", py::arg("include_usage") = false,
            py::arg("upstream") = "zai", py::arg("id") = py::none(), py::arg("created") = py::none(),
            py::arg("input_tokens") = 0, py::arg("clock") = py::none(),
-           py::arg("max_line_bytes") = SseFramerOptions{}.max_line_bytes)
+           py::arg("max_line_bytes") = SseFramerOptions{}.max_line_bytes,
+           py::arg("tools") = py::none(), py::arg("tool_choice") = py::none(),
+           py::arg("parallel_tool_calls") = true, py::arg("trigger") = py::none())
       .def(
           "feed",
           [](Pipeline& pipeline, const py::object& data) {

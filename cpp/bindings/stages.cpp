@@ -77,6 +77,8 @@ struct PySourceEvent {
   SourceEvent::Kind kind = SourceEvent::Kind::Answer;
   Phase phase = Phase::None;
   std::string text;
+  std::string tool_name;
+  std::string tool_arguments;
   Usage usage;
   std::optional<StreamError> error;
   std::string finish_reason;
@@ -86,6 +88,8 @@ struct PySourceEvent {
     e.kind = kind;
     e.phase = phase;
     e.text = text;
+    e.tool_name = tool_name;
+    e.tool_arguments = tool_arguments;
     e.usage = usage;
     e.error = error ? &*error : nullptr;
     e.finish_reason = finish_reason;
@@ -97,6 +101,8 @@ struct PyResponseEvent {
   ResponseEvent::Kind kind = ResponseEvent::Kind::Text;
   std::string text;
   bool rendered_reasoning = false;
+  std::string tool_name;
+  std::string tool_arguments;
   Usage usage;
   std::optional<StreamError> error;
   FinishReason finish = FinishReason::Stop;
@@ -106,6 +112,8 @@ struct PyResponseEvent {
     e.kind = kind;
     e.text = text;
     e.rendered_reasoning = rendered_reasoning;
+    e.tool_name = tool_name;
+    e.tool_arguments = tool_arguments;
     e.usage = usage;
     e.error = error ? &*error : nullptr;
     e.finish = finish;
@@ -130,6 +138,8 @@ struct SourceCollector final : SourceSink {
     owned.kind = e.kind;
     owned.phase = e.phase;
     owned.text = std::string(e.text);
+    owned.tool_name = std::string(e.tool_name);
+    owned.tool_arguments = std::string(e.tool_arguments);
     owned.usage = e.usage;
     if (e.error) owned.error = *e.error;
     owned.finish_reason = std::string(e.finish_reason);
@@ -144,6 +154,8 @@ struct ResponseCollector final : ResponseSink {
     owned.kind = e.kind;
     owned.text = std::string(e.text);
     owned.rendered_reasoning = e.rendered_reasoning;
+    owned.tool_name = std::string(e.tool_name);
+    owned.tool_arguments = std::string(e.tool_arguments);
     owned.usage = e.usage;
     if (e.error) owned.error = *e.error;
     owned.finish = e.finish;
@@ -255,11 +267,14 @@ void register_stages(py::module_& m) {
   py::class_<PySourceEvent>(m, "SourceEvent", "What a provider's decoder reports.")
       .def(py::init([](std::string_view kind, std::string text, std::string_view phase,
                        const py::object& usage, const std::optional<py::dict>& error,
-                       std::string finish_reason) {
+                       std::string finish_reason, std::string tool_name,
+                       std::string tool_arguments) {
              PySourceEvent e;
              e.kind = enum_from<SourceEvent::Kind>(kSourceKinds, kind, "source event kind");
              e.phase = enum_from<Phase>(kPhases, phase, "phase");
              e.text = std::move(text);
+             e.tool_name = std::move(tool_name);
+             e.tool_arguments = std::move(tool_arguments);
              e.usage = usage_from_py(usage);
              if (error) e.error = error_from_py(*error);
              e.finish_reason = std::move(finish_reason);
@@ -267,7 +282,7 @@ void register_stages(py::module_& m) {
            }),
            py::arg("kind"), py::arg("text") = "", py::arg("phase") = "none",
            py::arg("usage") = py::none(), py::arg("error") = py::none(),
-           py::arg("finish_reason") = "")
+           py::arg("finish_reason") = "", py::arg("tool_name") = "", py::arg("tool_arguments") = "")
       .def_property_readonly("kind",
                              [](const PySourceEvent& e) { return enum_name(kSourceKinds, e.kind); })
       .def_property_readonly("phase",
@@ -280,6 +295,8 @@ void register_stages(py::module_& m) {
                                               : py::object(py::none());
                              })
       .def_readonly("finish_reason", &PySourceEvent::finish_reason)
+      .def_readonly("tool_name", &PySourceEvent::tool_name)
+      .def_readonly("tool_arguments", &PySourceEvent::tool_arguments)
       .def("__repr__", [](const PySourceEvent& e) {
         return std::string("SourceEvent(") + enum_name(kSourceKinds, e.kind) + ", " +
                py::repr(py::str(e.text)).cast<std::string>() + ")";
@@ -288,11 +305,14 @@ void register_stages(py::module_& m) {
   py::class_<PyResponseEvent>(m, "ResponseEvent", "What the client receives, before encoding.")
       .def(py::init([](std::string_view kind, std::string text, bool rendered_reasoning,
                        const py::object& usage, const std::optional<py::dict>& error,
-                       std::string_view finish_reason) {
+                       std::string_view finish_reason, std::string tool_name,
+                       std::string tool_arguments) {
              PyResponseEvent e;
              e.kind = enum_from<ResponseEvent::Kind>(kResponseKinds, kind, "response event kind");
              e.text = std::move(text);
              e.rendered_reasoning = rendered_reasoning;
+             e.tool_name = std::move(tool_name);
+             e.tool_arguments = std::move(tool_arguments);
              e.usage = usage_from_py(usage);
              if (error) e.error = error_from_py(*error);
              e.finish = finish_reason_from(finish_reason);
@@ -300,11 +320,14 @@ void register_stages(py::module_& m) {
            }),
            py::arg("kind"), py::arg("text") = "", py::arg("rendered_reasoning") = false,
            py::arg("usage") = py::none(), py::arg("error") = py::none(),
-           py::arg("finish_reason") = "stop")
+           py::arg("finish_reason") = "stop", py::arg("tool_name") = "",
+           py::arg("tool_arguments") = "")
       .def_property_readonly(
           "kind", [](const PyResponseEvent& e) { return enum_name(kResponseKinds, e.kind); })
       .def_readonly("text", &PyResponseEvent::text)
       .def_readonly("rendered_reasoning", &PyResponseEvent::rendered_reasoning)
+      .def_readonly("tool_name", &PyResponseEvent::tool_name)
+      .def_readonly("tool_arguments", &PyResponseEvent::tool_arguments)
       .def_property_readonly("usage", [](const PyResponseEvent& e) { return usage_to_py(e.usage); })
       .def_property_readonly("error",
                              [](const PyResponseEvent& e) -> py::object {

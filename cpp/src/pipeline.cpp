@@ -1,6 +1,7 @@
 #include "zaiproxy/pipeline.hpp"
 
 #include "zaiproxy/openai_chunk_decoder.hpp"
+#include "zaiproxy/tool_detector.hpp"
 #include "zaiproxy/zai_decoder.hpp"
 
 namespace zaiproxy {
@@ -28,9 +29,11 @@ class Pipeline::Impl {
       : framer_(options.framing),
         decoder_(make_decoder(options.upstream)),
         think_(think_options_for(options)),
+        tools_(std::move(options.tools)),
         encoder_(make_encoder(options.output, std::move(options.response))),
         to_decoder_(*this),
         to_think_(*this),
+        to_tools_(*this),
         to_encoder_(*this) {}
 
   void feed(std::string_view bytes, std::string& out) {
@@ -45,7 +48,8 @@ class Pipeline::Impl {
     out_ = &out;
     framer_.finish(to_decoder_);
     decoder_->finish(to_think_);
-    think_.finish(to_encoder_);
+    think_.finish(to_tools_);
+    tools_.finish(to_encoder_);
     encoder_->finish(out);
     out_ = nullptr;
     finished_ = true;
@@ -65,14 +69,20 @@ class Pipeline::Impl {
       SourceEvent failure;
       failure.kind = SourceEvent::Kind::Error;
       failure.error = &error;
-      p.think_.feed(failure, p.to_encoder_);
+      p.think_.feed(failure, p.to_tools_);
     }
     Impl& p;
   };
 
   struct ToThink final : SourceSink {
     explicit ToThink(Impl& pipeline) : p(pipeline) {}
-    void on_event(const SourceEvent& event) override { p.think_.feed(event, p.to_encoder_); }
+    void on_event(const SourceEvent& event) override { p.think_.feed(event, p.to_tools_); }
+    Impl& p;
+  };
+
+  struct ToTools final : ResponseSink {
+    explicit ToTools(Impl& pipeline) : p(pipeline) {}
+    void on_event(const ResponseEvent& event) override { p.tools_.feed(event, p.to_encoder_); }
     Impl& p;
   };
 
@@ -110,9 +120,11 @@ class Pipeline::Impl {
   SseFramer framer_;
   std::unique_ptr<EventDecoder> decoder_;
   ThinkLayer think_;
+  ToolDetector tools_;
   std::unique_ptr<ResponseEncoder> encoder_;
   ToDecoder to_decoder_;
   ToThink to_think_;
+  ToTools to_tools_;
   ToEncoder to_encoder_;
 
   std::string* out_ = nullptr;

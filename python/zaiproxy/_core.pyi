@@ -1,6 +1,6 @@
 """Stubs for the compiled module zaiproxy._core (hand-written; keep in step with cpp/bindings)."""
 
-from typing import Callable, Literal, TypedDict
+from typing import Any, Callable, Literal, TypedDict
 
 __version__: str
 DEFAULT_SIGNING_KEY: str
@@ -12,7 +12,9 @@ SourceKind = Literal[
     "thinking", "answer", "snapshot", "reasoning", "tool_block", "usage", "error", "end"
 ]
 PhaseName = Literal["none", "thinking", "answer", "tool_call", "other", "done"]
-ResponseKind = Literal["reasoning", "text", "usage", "error", "finish"]
+ResponseKind = Literal[
+    "reasoning", "text", "tool_call", "upstream_tool", "usage", "error", "finish"
+]
 FinishReasonName = Literal["stop", "length", "tool_calls", "content_filter"]
 
 class UsageDict(TypedDict):
@@ -50,6 +52,8 @@ class SourceEvent:
         usage: UsageDict | None = None,
         error: dict | None = None,
         finish_reason: str = "",
+        tool_name: str = "",
+        tool_arguments: str = "",
     ) -> None: ...
     @property
     def kind(self) -> SourceKind: ...
@@ -63,6 +67,10 @@ class SourceEvent:
     def error(self) -> ErrorDict | None: ...
     @property
     def finish_reason(self) -> str: ...
+    @property
+    def tool_name(self) -> str: ...
+    @property
+    def tool_arguments(self) -> str: ...
 
 class ResponseEvent:
     def __init__(
@@ -73,6 +81,8 @@ class ResponseEvent:
         usage: UsageDict | None = None,
         error: dict | None = None,
         finish_reason: FinishReasonName = "stop",
+        tool_name: str = "",
+        tool_arguments: str = "",
     ) -> None: ...
     @property
     def kind(self) -> ResponseKind: ...
@@ -86,6 +96,10 @@ class ResponseEvent:
     def error(self) -> ErrorDict | None: ...
     @property
     def finish_reason(self) -> FinishReasonName: ...
+    @property
+    def tool_name(self) -> str: ...
+    @property
+    def tool_arguments(self) -> str: ...
 
 class ZaiDecoder:
     def __init__(self) -> None: ...
@@ -159,6 +173,10 @@ class Pipeline:
         input_tokens: int = 0,
         clock: Callable[[], float] | None = None,
         max_line_bytes: int = ...,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        parallel_tool_calls: bool = True,
+        trigger: str | None = None,
     ) -> None: ...
     def feed(self, data: BytesLike) -> bytes: ...
     def finish(self) -> bytes: ...
@@ -174,3 +192,33 @@ class Pipeline:
     def usage(self) -> UsageDict | None: ...
     @property
     def finish_reason(self) -> FinishReasonName | None: ...
+
+class RequestError(ValueError):
+    """A request the client must fix (HTTP 400)."""
+
+    param: str
+    status: int
+
+class ToolOptionsDict(TypedDict):
+    tools: list[dict[str, Any]]
+    tool_choice: Literal["auto", "none", "required", "named"]
+    tool_choice_name: str
+    trigger: str
+    parallel_tool_calls: bool
+
+class UpstreamMessages(TypedDict):
+    messages: list[dict[str, Any]]
+    tool_options: ToolOptionsDict
+
+def build_upstream_messages(
+    request: dict[str, Any],
+    dialect: Literal["openai", "anthropic"] = "openai",
+    *,
+    trigger: str | None = None,
+    prompt_template: str | None = None,
+    developer_as_system: bool = True,
+) -> UpstreamMessages: ...
+def validate_prompt_template(prompt_template: str) -> None: ...
+def make_trigger(seed: int | None = None, length: int = 4) -> str: ...
+def process_trigger() -> str: ...
+def set_process_trigger(trigger: str) -> None: ...

@@ -14,6 +14,7 @@ from zaiproxy._core import (
     OpenAiChunkDecoder,
     OpenAiEncoder,
     Pipeline,
+    RequestError,
     ResponseEvent,
     SourceEvent,
     SseEvent,
@@ -21,7 +22,12 @@ from zaiproxy._core import (
     ThinkLayer,
     ZaiDecoder,
     __version__,
+    build_upstream_messages,
+    make_trigger,
+    process_trigger,
+    set_process_trigger,
     sign,
+    validate_prompt_template,
 )
 
 __all__ = [
@@ -31,6 +37,7 @@ __all__ = [
     "OpenAiChunkDecoder",
     "OpenAiEncoder",
     "Pipeline",
+    "RequestError",
     "ResponseEvent",
     "SourceEvent",
     "SseEvent",
@@ -38,5 +45,10 @@ __all__ = [
     "ThinkLayer",
     "ZaiDecoder",
     "__version__",
+    "build_upstream_messages",
+    "make_trigger",
+    "process_trigger",
+    "set_process_trigger",
     "sign",
+    "validate_prompt_template",
 ]

@@ -1,4 +1,4 @@
-// One response, bytes in, bytes out: SseFramer → decoder → ThinkLayer → encoder.
+// One response, bytes in, bytes out: SseFramer → decoder → ThinkLayer → ToolDetector → encoder.
 #pragma once
 
 #include <memory>
@@ -10,6 +10,7 @@
 #include "zaiproxy/events.hpp"
 #include "zaiproxy/sse_framer.hpp"
 #include "zaiproxy/think_layer.hpp"
+#include "zaiproxy/tools.hpp"
 
 namespace zaiproxy {
 
@@ -19,6 +20,7 @@ struct PipelineOptions {
   Upstream upstream = Upstream::Zai;
   OutputFormat output = OutputFormat::OpenAiSse;
   ThinkOptions think;  // think.source follows `upstream`
+  ToolOptions tools;   // no tools: text passes the ToolDetector untouched
   ResponseInfo response;
   SseFramerOptions framing;
 };
