@@ -19,13 +19,17 @@ void Aggregator::feed(const ResponseEvent& event, std::string& /*out*/) {
     case ResponseEvent::Kind::Text:
       collect(event.kind, event.text);
       break;
+    case ResponseEvent::Kind::ToolCall:
+      collect_tool_call(event.tool_name, event.tool_arguments);
+      break;
     case ResponseEvent::Kind::Error:
       error_ = error_of(event);
       break;
     case ResponseEvent::Kind::Finish:
       finish_reason_ = event.finish;
       break;
-    case ResponseEvent::Kind::Usage:  // not admitted: only remembered
+    case ResponseEvent::Kind::Usage:         // not admitted: only remembered
+    case ResponseEvent::Kind::UpstreamTool:  // not admitted: for the ToolDetector only
       break;
   }
 }
@@ -49,8 +53,14 @@ void Aggregator::finish(std::string& out) {
 
 void Aggregator::collect(ResponseEvent::Kind kind, std::string_view text) {
   if (text.empty()) return;  // the stream encoders send nothing for it either
-  if (parts_.empty() || parts_.back().kind != kind) parts_.push_back({kind, std::string()});
+  if (parts_.empty() || parts_.back().kind != kind) parts_.push_back({kind, {}, {}, {}});
   parts_.back().text += text;
+}
+
+void Aggregator::collect_tool_call(std::string_view name, std::string_view arguments) {
+  const std::string_view id_prefix = dialect_ == Dialect::OpenAi ? "call_" : "toolu_";
+  parts_.push_back({ResponseEvent::Kind::ToolCall, std::string(arguments), std::string(name),
+                    random_id(id_prefix)});
 }
 
 std::string Aggregator::joined(ResponseEvent::Kind kind) const {
@@ -60,22 +70,49 @@ std::string Aggregator::joined(ResponseEvent::Kind kind) const {
   return text;
 }
 
+bool Aggregator::has_tool_calls() const {
+  for (const Part& part : parts_)
+    if (part.kind == ResponseEvent::Kind::ToolCall) return true;
+  return false;
+}
+
 void Aggregator::write_openai(std::string& out) const {
   const ResponseInfo& info = tracker_.info();
   out += '{';
   openai::append_head(out, info, "chat.completion");
   out += "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":";
-  json::append_string(out, joined(ResponseEvent::Kind::Text));
+  const std::string content = joined(ResponseEvent::Kind::Text);
+  if (content.empty() && has_tool_calls()) {
+    out += "null";  // A4.3: what OpenAI itself sends for a message that only calls tools
+  } else {
+    json::append_string(out, content);
+  }
   const std::string reasoning = joined(ResponseEvent::Kind::Reasoning);
   if (info.reasoning_field && !reasoning.empty()) {
     out += ",\"reasoning_content\":";
     json::append_string(out, reasoning);
   }
+  write_openai_tool_calls(out);
   out += "},\"finish_reason\":\"";
   out += finish_reason_name(finish_reason_);
   out += "\"}],\"usage\":";
   openai::append_usage(out, tracker_.usage());
   out += '}';
+}
+
+void Aggregator::write_openai_tool_calls(std::string& out) const {
+  if (!has_tool_calls()) return;
+  out += ",\"tool_calls\":[";
+  bool first = true;
+  for (const Part& part : parts_) {
+    if (part.kind != ResponseEvent::Kind::ToolCall) continue;
+    if (!first) out += ',';
+    first = false;
+    out += '{';
+    openai::append_tool_call_fields(out, part.tool_id, part.tool_name, part.text);
+    out += '}';
+  }
+  out += ']';
 }
 
 void Aggregator::write_anthropic(std::string& out) const {
@@ -88,13 +125,22 @@ void Aggregator::write_anthropic(std::string& out) const {
   if (parts_.empty()) anthropic::append_content_block(out, ResponseEvent::Kind::Text, "");
   for (size_t i = 0; i < parts_.size(); ++i) {
     if (i > 0) out += ',';
-    anthropic::append_content_block(out, parts_[i].kind, parts_[i].text);
+    append_anthropic_block(out, parts_[i]);
   }
   out += "],\"stop_reason\":\"";
   out += anthropic::stop_reason_name(finish_reason_);
   out += "\",\"stop_sequence\":null,\"usage\":";
   anthropic::append_usage(out, info, tracker_.usage());
   out += '}';
+}
+
+void Aggregator::append_anthropic_block(std::string& out, const Part& part) {
+  if (part.kind == ResponseEvent::Kind::ToolCall) {
+    // The arguments are a compact JSON object by the ToolCall contract: the input as it is.
+    anthropic::append_tool_use_block(out, part.tool_id, part.tool_name, part.text);
+  } else {
+    anthropic::append_content_block(out, part.kind, part.text);
+  }
 }
 
 }  // namespace zaiproxy

@@ -16,13 +16,17 @@ void AnthropicEncoder::feed(const ResponseEvent& event, std::string& out) {
     case ResponseEvent::Kind::Text:
       write_block_delta(event.kind, event.text, out);
       break;
+    case ResponseEvent::Kind::ToolCall:
+      write_tool_use_block(event.tool_name, event.tool_arguments, out);
+      break;
     case ResponseEvent::Kind::Error:
       write_error(error_of(event), out);
       break;
     case ResponseEvent::Kind::Finish:
       write_finish(event.finish, out);
       break;
-    case ResponseEvent::Kind::Usage:  // not admitted: only remembered
+    case ResponseEvent::Kind::Usage:         // not admitted: only remembered
+    case ResponseEvent::Kind::UpstreamTool:  // not admitted: for the ToolDetector only
       break;
   }
 }
@@ -55,26 +59,53 @@ void AnthropicEncoder::write_block_delta(ResponseEvent::Kind kind, std::string_v
 }
 
 void AnthropicEncoder::open_block(ResponseEvent::Kind kind, std::string& out) {
-  write_message_start_once(out);
-  close_open_block(out);
+  write_block_start_head(out);
+  anthropic::append_content_block(out, kind, "");
+  out += "}\n\n";
   block_open_ = true;
   block_kind_ = kind;
-  ++block_index_;
-  delta_prefix_ = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":";
-  json::append_int(delta_prefix_, block_index_);
-  delta_prefix_ += ",\"delta\":";
+  delta_prefix_.clear();
+  append_block_delta_head(delta_prefix_);
   delta_prefix_ += anthropic::delta_head(kind);
   delta_prefix_ += '"';  // the text's opening quote
+}
+
+void AnthropicEncoder::write_tool_use_block(std::string_view name, std::string_view arguments,
+                                            std::string& out) {
+  // The call is whole, so its block opens, takes the arguments in one delta and closes at once;
+  // clients accumulate the partial_json and parse it at content_block_stop.
+  write_block_start_head(out);
+  anthropic::append_tool_use_block(out, random_id("toolu_"), name, "{}");
+  out += "}\n\n";
+  append_block_delta_head(out);
+  out += R"({"type":"input_json_delta","partial_json":)";
+  json::append_string(out, arguments);
+  out += "}}\n\n";
+  write_block_stop(out);
+}
+
+void AnthropicEncoder::write_block_start_head(std::string& out) {
+  write_message_start_once(out);
+  close_open_block(out);
+  ++block_index_;
   out += "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":";
   json::append_int(out, block_index_);
   out += ",\"content_block\":";
-  anthropic::append_content_block(out, kind, "");
-  out += "}\n\n";
+}
+
+void AnthropicEncoder::append_block_delta_head(std::string& out) const {
+  out += "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":";
+  json::append_int(out, block_index_);
+  out += ",\"delta\":";
 }
 
 void AnthropicEncoder::close_open_block(std::string& out) {
   if (!block_open_) return;
   block_open_ = false;
+  write_block_stop(out);
+}
+
+void AnthropicEncoder::write_block_stop(std::string& out) const {
   out += "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":";
   json::append_int(out, block_index_);
   out += "}\n\n";

@@ -16,6 +16,17 @@ void append_content_block(std::string& out, ResponseEvent::Kind kind, std::strin
   out += '}';
 }
 
+void append_tool_use_block(std::string& out, std::string_view id, std::string_view name,
+                           std::string_view input) {
+  out += "{\"type\":\"tool_use\",\"id\":";
+  json::append_string(out, id);
+  out += ",\"name\":";
+  json::append_string(out, name);
+  out += ",\"input\":";
+  out += input;
+  out += '}';
+}
+
 std::string_view delta_head(ResponseEvent::Kind kind) {
   return kind == ResponseEvent::Kind::Reasoning ? R"({"type":"thinking_delta","thinking":)"
                                                 : R"({"type":"text_delta","text":)";

@@ -10,11 +10,16 @@
 namespace zaiproxy::anthropic {
 
 // Content blocks are keyed by the kind of the events they hold: Reasoning makes a thinking block,
-// Text a text block.
+// Text a text block, each ToolCall a tool_use block.
 
 // A whole content block, e.g. `{"type":"text","text":TEXT}`. With empty text it is also the
 // content_block of content_block_start, so the stream's blocks fold into the message's.
 void append_content_block(std::string& out, ResponseEvent::Kind kind, std::string_view text);
+
+// `{"type":"tool_use","id":ID,"name":N,"input":INPUT}`. `input` is the text of a JSON object,
+// copied as it is: `{}` in content_block_start, the call's arguments in the message.
+void append_tool_use_block(std::string& out, std::string_view id, std::string_view name,
+                           std::string_view input);
 
 // The delta of a content_block_delta up to its text, e.g. `{"type":"text_delta","text":`.
 std::string_view delta_head(ResponseEvent::Kind kind);

@@ -44,13 +44,17 @@ void OpenAiEncoder::feed(const ResponseEvent& event, std::string& out) {
     case ResponseEvent::Kind::Text:
       write_text_delta(content_prefix_, event.text, out);
       break;
+    case ResponseEvent::Kind::ToolCall:
+      write_tool_call(event.tool_name, event.tool_arguments, out);
+      break;
     case ResponseEvent::Kind::Error:
       write_error(error_of(event), out);
       break;
     case ResponseEvent::Kind::Finish:
       write_finish(event.finish, out);
       break;
-    case ResponseEvent::Kind::Usage:  // not admitted: only remembered
+    case ResponseEvent::Kind::Usage:         // not admitted: only remembered
+    case ResponseEvent::Kind::UpstreamTool:  // not admitted: for the ToolDetector only
       break;
   }
 }
@@ -66,6 +70,19 @@ void OpenAiEncoder::write_text_delta(const std::string& prefix, std::string_view
   out += prefix;
   json::append_escaped(out, text);
   out += kTextDeltaClose;
+}
+
+void OpenAiEncoder::write_tool_call(std::string_view name, std::string_view arguments,
+                                    std::string& out) {
+  write_role_once(out);
+  out += chunk_head_;
+  out += kDeltaOpen;
+  out += "\"tool_calls\":[{\"index\":";
+  json::append_int(out, tool_calls_sent_++);
+  out += ',';
+  openai::append_tool_call_fields(out, random_id("call_"), name, arguments);
+  out += "}]";
+  out += kDeltaClose;
 }
 
 void OpenAiEncoder::write_role_chunk(std::string& out) {

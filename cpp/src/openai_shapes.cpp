@@ -28,6 +28,17 @@ void append_usage(std::string& out, const Usage& usage) {
   out += '}';
 }
 
+void append_tool_call_fields(std::string& out, std::string_view id, std::string_view name,
+                             std::string_view arguments) {
+  out += "\"id\":";
+  json::append_string(out, id);
+  out += ",\"type\":\"function\",\"function\":{\"name\":";
+  json::append_string(out, name);
+  out += ",\"arguments\":";
+  json::append_string(out, arguments);
+  out += '}';
+}
+
 void append_error(std::string& out, const StreamError& error) {
   out += "{\"error\":{\"message\":";
   json::append_string(out, error.message);

@@ -16,6 +16,12 @@ void append_head(std::string& out, const ResponseInfo& info, std::string_view ob
 // T = P + C when the upstream left the total out.
 void append_usage(std::string& out, const Usage& usage);
 
+// `"id":ID,"type":"function","function":{"name":N,"arguments":A}`: the fields of a tool call,
+// which the stream's delta prefixes with its index and the message's tool_calls write as they are.
+// `arguments` is JSON text, sent as a string.
+void append_tool_call_fields(std::string& out, std::string_view id, std::string_view name,
+                             std::string_view arguments);
+
 // `{"error":{"message":M,"type":T,"code":C}}`: the shape existing proxies use and clients parse.
 void append_error(std::string& out, const StreamError& error);
 

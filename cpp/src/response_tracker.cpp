@@ -26,12 +26,15 @@ bool ResponseTracker::admit_other(const ResponseEvent& event) {
     case ResponseEvent::Kind::Usage:
       if (!event.usage.empty()) usage_ = event.usage;
       return false;
+    case ResponseEvent::Kind::UpstreamTool:  // the ToolDetector's input, never the client's
+      return false;
     case ResponseEvent::Kind::Error:
     case ResponseEvent::Kind::Finish:
       ended_ = true;
       return true;
     case ResponseEvent::Kind::Reasoning:
     case ResponseEvent::Kind::Text:
+    case ResponseEvent::Kind::ToolCall:
       return true;
   }
   return true;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <ctime>
 #include <limits>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -64,6 +65,21 @@ ResponseEvent error(const StreamError& stream_error) {
   return event;
 }
 
+ResponseEvent tool_event(Kind kind, std::string_view name, std::string_view arguments) {
+  ResponseEvent event = event_of(kind);
+  event.tool_name = name;
+  event.tool_arguments = arguments;
+  return event;
+}
+
+ResponseEvent tool_call(std::string_view name, std::string_view arguments) {
+  return tool_event(Kind::ToolCall, name, arguments);
+}
+
+ResponseEvent upstream_tool(std::string_view name, std::string_view arguments) {
+  return tool_event(Kind::UpstreamTool, name, arguments);
+}
+
 StreamError upstream_426() {
   StreamError e;
   e.code = "426";
@@ -114,6 +130,27 @@ std::string aggregate(Dialect dialect, const std::vector<ResponseEvent>& events,
                       ResponseInfo info) {
   Aggregator aggregator(std::move(info), dialect);
   return encode(aggregator, events);
+}
+
+// `out` with each generated id, `"PREFIX` and 24 base62 characters, replaced by `"PREFIX` and
+// its number in order of first appearance (1, 2, …): the ids are random, so expected bytes name
+// them by position, and one id written twice keeps its number.
+std::string with_numbered_ids(std::string_view out, std::string_view prefix) {
+  const std::string opening = '"' + std::string(prefix);
+  std::map<std::string, size_t> numbers;
+  std::string result;
+  size_t copied = 0;
+  for (size_t at = out.find(opening); at != std::string_view::npos;
+       at = out.find(opening, at + 1)) {
+    const std::string candidate(out.substr(at + 1, prefix.size() + 24));
+    if (!is_random_id(candidate, std::string(prefix))) continue;
+    const size_t number = numbers.emplace(candidate, numbers.size() + 1).first->second;
+    result.append(out, copied, at + 1 - copied);
+    result += std::string(prefix) + std::to_string(number);
+    copied = at + 1 + candidate.size();
+  }
+  result.append(out, copied);
+  return result;
 }
 
 std::string json_string(std::string_view text) {
@@ -419,6 +456,52 @@ TEST(OpenAiEncoder, GeneratesOneIdAndCreatedForAllChunks) {
   }
 }
 
+TEST(OpenAiEncoder, WritesTextAndTwoToolCallsExactly) {
+  const std::string out =
+      openai_sse({text("Checking."), tool_call("get_weather", R"({"city":"Paris"})"),
+                  tool_call("get_time", R"({"tz":"Europe/Paris","h24":true})"), usage(10, 5, 15),
+                  finish(FinishReason::ToolCalls)});
+  const std::string expected =
+      kRoleChunk + chunk(R"("delta":{"content":"Checking."},"finish_reason":null)") +
+      chunk(R"("delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function",)"
+            R"("function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},)"
+            R"("finish_reason":null)") +
+      chunk(R"("delta":{"tool_calls":[{"index":1,"id":"call_2","type":"function",)"
+            R"("function":{"name":"get_time",)"
+            R"("arguments":"{\"tz\":\"Europe/Paris\",\"h24\":true}"}}]},"finish_reason":null)") +
+      chunk(R"("delta":{},"finish_reason":"tool_calls")") + std::string(kChunkHead) +
+      R"("choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}})"
+      "\n\n" +
+      kDone;
+  EXPECT_EQ(with_numbered_ids(out, "call_"), expected);
+  const auto stream = testing::parse_openai_sse(out);
+  EXPECT_TRUE(stream.problems.empty()) << testing::describe(stream.problems);
+  ASSERT_EQ(stream.tool_calls.size(), 2u);
+  EXPECT_EQ(stream.tool_calls[1].arguments, R"({"tz":"Europe/Paris","h24":true})");
+}
+
+TEST(OpenAiEncoder, ToolCallFirstIsPrecededByTheRoleChunkAndTextAfterItIsKept) {
+  const std::string out = openai_sse({tool_call("f", "{}"), text("after")}, openai_info(false));
+  EXPECT_EQ(with_numbered_ids(out, "call_"),
+            kRoleChunk +
+                chunk(R"("delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function",)"
+                      R"("function":{"name":"f","arguments":"{}"}}]},"finish_reason":null)") +
+                chunk(R"("delta":{"content":"after"},"finish_reason":null)") +
+                chunk(R"("delta":{},"finish_reason":"stop")") + kDone);
+}
+
+TEST(OpenAiEncoder, WritesCjkArgumentsUnescaped) {
+  const std::string out = openai_sse({tool_call("搜索", R"({"q":"你好，世界 😀","note":"a\"b"})")});
+  EXPECT_NE(out.find(R"("function":{"name":"搜索","arguments":"{\"q\":\"你好，世界 😀\",)"
+                     R"(\"note\":\"a\\\"b\"}"})"),
+            std::string::npos)
+      << out;
+  const auto stream = testing::parse_openai_sse(out);
+  EXPECT_TRUE(stream.problems.empty()) << testing::describe(stream.problems);
+  EXPECT_EQ(stream.tool_calls.at(0).name, "搜索");
+  EXPECT_EQ(stream.tool_calls.at(0).arguments, R"({"q":"你好，世界 😀","note":"a\"b"})");
+}
+
 // ───── Anthropic stream ─────
 
 TEST(AnthropicEncoder, WritesAFullStreamExactly) {
@@ -551,6 +634,95 @@ TEST(AnthropicEncoder, GeneratesAMessageId) {
   EXPECT_EQ(stream.data.front()["message"]["id"], encoder.info().id);
 }
 
+TEST(AnthropicEncoder, WritesThinkingTextAndTwoToolUseBlocksExactly) {
+  const std::string out = anthropic_sse(
+      {reasoning("Hmm"), text("Checking."), tool_call("get_weather", R"({"city":"Paris"})"),
+       tool_call("get_time", R"({"tz":"Europe/Paris","h24":true})"), usage(12, 7, 19),
+       finish(FinishReason::ToolCalls)});
+  const std::string expected = R"sse(event: message_start
+data: {"type":"message_start","message":{"id":"msg_test","type":"message","role":"assistant","model":"glm-4.6","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":0}}}
+
+event: ping
+data: {"type":"ping"}
+
+event: content_block_start
+data: {"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Hmm"}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":0}
+
+event: content_block_start
+data: {"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Checking."}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":1}
+
+event: content_block_start
+data: {"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"city\":\"Paris\"}"}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":2}
+
+event: content_block_start
+data: {"type":"content_block_start","index":3,"content_block":{"type":"tool_use","id":"toolu_2","name":"get_time","input":{}}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\"tz\":\"Europe/Paris\",\"h24\":true}"}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":3}
+
+event: message_delta
+data: {"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"input_tokens":12,"output_tokens":7}}
+
+event: message_stop
+data: {"type":"message_stop"}
+
+)sse";
+  EXPECT_EQ(with_numbered_ids(out, "toolu_"), expected);
+  const auto stream = testing::parse_anthropic_sse(out);
+  EXPECT_TRUE(stream.problems.empty()) << testing::describe(stream.problems);
+  ASSERT_EQ(stream.tool_uses.size(), 2u);
+  EXPECT_EQ(stream.tool_uses[1].input,
+            nlohmann::json::parse(R"({"tz":"Europe/Paris","h24":true})"));
+}
+
+TEST(AnthropicEncoder, TextAfterAToolCallOpensANewBlock) {
+  const auto stream = testing::parse_anthropic_sse(
+      anthropic_sse({text("a"), tool_call("f", "{}"), text("b"), tool_call("g", R"({"x":1})")}));
+  EXPECT_TRUE(stream.problems.empty()) << testing::describe(stream.problems);
+  EXPECT_EQ(stream.block_types, (std::vector<std::string>{"text", "tool_use", "text", "tool_use"}));
+  EXPECT_EQ(stream.text, "ab");
+  EXPECT_EQ(stream.tool_uses.at(1).input, nlohmann::json::parse(R"({"x":1})"));
+}
+
+TEST(AnthropicEncoder, ToolCallOnlyResponseHasNoTextBlock) {
+  const auto stream = testing::parse_anthropic_sse(
+      anthropic_sse({tool_call("f", "{}"), finish(FinishReason::ToolCalls)}));
+  EXPECT_TRUE(stream.problems.empty()) << testing::describe(stream.problems);
+  EXPECT_EQ(stream.block_types, std::vector<std::string>{"tool_use"});
+  EXPECT_EQ(stream.tool_uses.at(0).input, nlohmann::json::object());
+  EXPECT_EQ(stream.stop_reason, "tool_use");
+}
+
+TEST(AnthropicEncoder, WritesCjkArgumentsUnescaped) {
+  const std::string out = anthropic_sse({tool_call("搜索", R"({"q":"你好，世界 😀"})")});
+  EXPECT_NE(out.find(R"("name":"搜索","input":{}})"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("partial_json":"{\"q\":\"你好，世界 😀\"}")"), std::string::npos) << out;
+  const auto stream = testing::parse_anthropic_sse(out);
+  EXPECT_TRUE(stream.problems.empty()) << testing::describe(stream.problems);
+  EXPECT_EQ(stream.tool_uses.at(0).input["q"], "你好，世界 😀");
+}
+
 // ───── Aggregator ─────
 
 TEST(Aggregator, WritesTheOpenAiDocumentExactlyAtFinishOnly) {
@@ -616,6 +788,63 @@ TEST(Aggregator, GeneratesIdsOfItsDialect) {
   EXPECT_EQ(Aggregator(ResponseInfo{}, Dialect::Anthropic).info().id.rfind("msg_", 0), 0u);
 }
 
+TEST(Aggregator, WritesAnOpenAiToolCallOnlyDocumentExactlyWithNullContent) {
+  const std::string out = aggregate(Dialect::OpenAi,
+                                    {tool_call("get_weather", R"({"city":"巴黎"})"),
+                                     tool_call("get_time", "{}"), finish(FinishReason::ToolCalls)},
+                                    openai_info());
+  EXPECT_EQ(
+      with_numbered_ids(out, "call_"),
+      R"({"id":"chatcmpl-test","object":"chat.completion","created":1700000000,)"
+      R"("model":"glm-4.6","choices":[{"index":0,"message":{"role":"assistant",)"
+      R"("content":null,"tool_calls":[)"
+      R"({"id":"call_1","type":"function","function":{"name":"get_weather",)"
+      R"("arguments":"{\"city\":\"巴黎\"}"}},)"
+      R"({"id":"call_2","type":"function","function":{"name":"get_time","arguments":"{}"}}]},)"
+      R"("finish_reason":"tool_calls"}],)"
+      R"("usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}})");
+  const auto document = testing::parse_openai_json(out);
+  EXPECT_TRUE(document.problems.empty()) << testing::describe(document.problems);
+}
+
+TEST(Aggregator, OpenAiContentStaysTextBesideToolCalls) {
+  const auto document = testing::parse_openai_json(aggregate(
+      Dialect::OpenAi, {reasoning("r"), text("Let me look."), tool_call("f", R"({"a":[1,2]})")},
+      openai_info()));
+  EXPECT_TRUE(document.problems.empty()) << testing::describe(document.problems);
+  const nlohmann::json& message = document.document["choices"][0]["message"];
+  EXPECT_EQ(message["content"], "Let me look.");
+  EXPECT_EQ(message["reasoning_content"], "r");
+  EXPECT_EQ(message["tool_calls"][0]["function"]["arguments"], R"({"a":[1,2]})");
+  EXPECT_FALSE(message["tool_calls"][0].contains("index"));
+}
+
+TEST(Aggregator, WritesAnAnthropicDocumentWithToolUseBlocksExactly) {
+  const std::string out = aggregate(
+      Dialect::Anthropic,
+      {reasoning("Hmm"), text("Checking."), tool_call("get_weather", R"({"city":"巴黎"})"),
+       tool_call("get_time", "{}"), usage(12, 7, 19), finish(FinishReason::ToolCalls)},
+      anthropic_info());
+  EXPECT_EQ(with_numbered_ids(out, "toolu_"),
+            R"({"id":"msg_test","type":"message","role":"assistant","model":"glm-4.6",)"
+            R"("content":[{"type":"thinking","thinking":"Hmm","signature":""},)"
+            R"({"type":"text","text":"Checking."},)"
+            R"({"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"巴黎"}},)"
+            R"({"type":"tool_use","id":"toolu_2","name":"get_time","input":{}}],)"
+            R"("stop_reason":"tool_use","stop_sequence":null,)"
+            R"("usage":{"input_tokens":12,"output_tokens":7}})");
+  const auto document = testing::parse_anthropic_json(out);
+  EXPECT_TRUE(document.problems.empty()) << testing::describe(document.problems);
+}
+
+TEST(Aggregator, AnthropicToolCallOnlyContentHasNoEmptyTextBlock) {
+  const auto document = testing::parse_anthropic_json(
+      aggregate(Dialect::Anthropic, {tool_call("f", R"({"x":1})")}, anthropic_info()));
+  EXPECT_TRUE(document.problems.empty()) << testing::describe(document.problems);
+  EXPECT_EQ(document.block_types, std::vector<std::string>{"tool_use"});
+  EXPECT_EQ(document.tool_uses.at(0).input, nlohmann::json::parse(R"({"x":1})"));
+}
+
 // ───── the fold invariant: non-streaming document == fold of the stream (C.5 rule 1) ─────
 
 // Splits `text` into one Text event per UTF-8 code point.
@@ -650,6 +879,18 @@ std::vector<FoldCase> fold_cases() {
       {"ErrorFirst", {error(kFoldError)}},
       {"ErrorMidway", {reasoning("r"), text("t"), error(kFoldError), text("late")}},
       {"EmptyPieces", {text(""), reasoning(""), text("x"), text(""), finish()}},
+      {"ToolCallsOnly",
+       {tool_call("get_weather", R"({"city":"Paris"})"), tool_call("get_time", "{}"),
+        finish(FinishReason::ToolCalls)}},
+      {"TextThenToolCalls",
+       {reasoning("r"), text("Let me check."), tool_call("f", R"({"n":1,"list":[true,null]})"),
+        usage(5, 6, 11), finish(FinishReason::ToolCalls)}},
+      {"TextAfterToolCall", {tool_call("f", "{}"), text("after"), tool_call("g", "{}")}},
+      {"ToolCallArgumentsEscapingAndCjk",
+       {tool_call("搜索", R"({"q":"你好 😀","s":"a\"b\\c\n","t":"</tool>"})")}},
+      {"UpstreamToolIgnored", {text("a"), upstream_tool("f", "{}"), finish()}},
+      {"ErrorAfterToolCall", {tool_call("f", "{}"), error(kFoldError)}},
+      {"ToolCallAfterError", {error(kFoldError), tool_call("f", "{}")}},
   };
   std::vector<ResponseEvent> split = per_code_point(Kind::Reasoning, "思考😀a");
   for (const auto& e : per_code_point(Kind::Text, "答案：你好 🌍!\n")) split.push_back(e);
@@ -665,7 +906,8 @@ TEST_P(FoldInvariant, OpenAiStreamFoldsIntoTheAggregatedDocument) {
   const auto document =
       testing::parse_openai_json(aggregate(Dialect::OpenAi, GetParam().events, openai_info()));
   EXPECT_TRUE(document.problems.empty()) << testing::describe(document.problems);
-  EXPECT_EQ(testing::fold_openai_stream(stream), document.document);
+  EXPECT_EQ(testing::without_tool_call_ids(testing::fold_openai_stream(stream)),
+            testing::without_tool_call_ids(document.document));
 }
 
 TEST_P(FoldInvariant, AnthropicStreamFoldsIntoTheAggregatedDocument) {
@@ -674,7 +916,8 @@ TEST_P(FoldInvariant, AnthropicStreamFoldsIntoTheAggregatedDocument) {
   const auto document = testing::parse_anthropic_json(
       aggregate(Dialect::Anthropic, GetParam().events, anthropic_info()));
   EXPECT_TRUE(document.problems.empty()) << testing::describe(document.problems);
-  EXPECT_EQ(testing::fold_anthropic_stream(stream), document.document);
+  EXPECT_EQ(testing::without_tool_call_ids(testing::fold_anthropic_stream(stream)),
+            testing::without_tool_call_ids(document.document));
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, FoldInvariant, ::testing::ValuesIn(fold_cases()),
@@ -703,6 +946,105 @@ TEST(MakeEncoder, BuildsTheEncoderOfEachFormat) {
             anthropic_sse(events));
   EXPECT_EQ(encode(*make_encoder(OutputFormat::AnthropicJson, anthropic_info()), events),
             aggregate(Dialect::Anthropic, events, anthropic_info()));
+}
+
+// ───── tool call events in every format ─────
+
+constexpr OutputFormat kAllFormats[] = {OutputFormat::OpenAiSse, OutputFormat::OpenAiJson,
+                                        OutputFormat::AnthropicSse, OutputFormat::AnthropicJson};
+
+std::string encode_as(OutputFormat format, const std::vector<ResponseEvent>& events) {
+  const bool openai = format == OutputFormat::OpenAiSse || format == OutputFormat::OpenAiJson;
+  return encode(*make_encoder(format, openai ? openai_info() : anthropic_info()), events);
+}
+
+TEST(ToolEvents, UpstreamToolWritesNothing) {
+  for (OutputFormat format : kAllFormats) {
+    auto encoder = make_encoder(format, openai_info());
+    std::string out;
+    encoder->feed(upstream_tool("f", R"({"a":1})"), out);
+    EXPECT_EQ(out, "");  // not even the role chunk or message_start
+    EXPECT_EQ(encode_as(format, {text("a"), upstream_tool("f", "{}"), text("b"), finish()}),
+              encode_as(format, {text("a"), text("b"), finish()}));
+  }
+}
+
+TEST(ToolEvents, NothingForAToolCallAfterTheEnd) {
+  const StreamError e = upstream_426();
+  for (OutputFormat format : kAllFormats) {
+    EXPECT_EQ(encode_as(format, {text("a"), error(e), tool_call("f", "{}")}),
+              encode_as(format, {text("a"), error(e)}));
+    EXPECT_EQ(encode_as(format, {error(e), tool_call("f", "{}")}), encode_as(format, {error(e)}));
+    EXPECT_EQ(encode_as(format, {finish(), tool_call("f", "{}")}), encode_as(format, {finish()}));
+  }
+}
+
+TEST(ToolEvents, FinishToolCallsNamesTheReasonOfEachFormat) {
+  const std::vector<ResponseEvent> events = {tool_call("f", "{}"), finish(FinishReason::ToolCalls)};
+  EXPECT_EQ(testing::parse_openai_sse(encode_as(OutputFormat::OpenAiSse, events)).finish_reason,
+            "tool_calls");
+  EXPECT_EQ(testing::parse_openai_json(encode_as(OutputFormat::OpenAiJson, events)).finish_reason,
+            "tool_calls");
+  EXPECT_EQ(testing::parse_anthropic_sse(encode_as(OutputFormat::AnthropicSse, events)).stop_reason,
+            "tool_use");
+  EXPECT_EQ(
+      testing::parse_anthropic_json(encode_as(OutputFormat::AnthropicJson, events)).stop_reason,
+      "tool_use");
+}
+
+// ───── the oracle itself, on tool call forms the encoders do not write ─────
+
+std::string tool_call_delta(std::string_view entry) {
+  return chunk(R"("delta":{"tool_calls":[)" + std::string(entry) + R"(]},"finish_reason":null)");
+}
+
+constexpr std::string_view kCallId = "call_0123456789abcdefghijABCD";
+
+TEST(OutputOracle, AccumulatesOpenAiArgumentFragmentsByIndex) {
+  const std::string out =
+      kRoleChunk +
+      tool_call_delta(R"({"index":0,"id":")" + std::string(kCallId) +
+                      R"(","type":"function","function":{"name":"f","arguments":""}})") +
+      tool_call_delta(R"({"index":0,"function":{"arguments":"{\"a\":"}})") +
+      tool_call_delta(R"({"index":0,"function":{"arguments":"1}"}})") +
+      chunk(R"("delta":{},"finish_reason":"tool_calls")") + kDone;
+  const auto stream = testing::parse_openai_sse(out);
+  EXPECT_TRUE(stream.problems.empty()) << testing::describe(stream.problems);
+  ASSERT_EQ(stream.tool_calls.size(), 1u);
+  EXPECT_EQ(stream.tool_calls[0].id, kCallId);
+  EXPECT_EQ(stream.tool_calls[0].arguments, R"({"a":1})");
+  EXPECT_EQ(testing::fold_openai_stream(stream)["choices"][0]["message"]["content"], nullptr);
+}
+
+TEST(OutputOracle, ReportsInconsistentOpenAiToolCalls) {
+  auto problems_of = [](std::vector<std::string> entries) {
+    std::string out = kRoleChunk;
+    for (const auto& entry : entries) out += tool_call_delta(entry);
+    out += chunk(R"("delta":{},"finish_reason":"tool_calls")") + kDone;
+    return testing::parse_openai_sse(out).problems.size();
+  };
+  const std::string first = R"({"index":0,"id":")" + std::string(kCallId) +
+                            R"(","type":"function","function":{"name":"f","arguments":"{}"}})";
+  EXPECT_EQ(problems_of({first}), 0u);
+  EXPECT_GT(problems_of({R"({"index":1,"id":"call_x","type":"function","function":{"name":"f"}})"}),
+            0u);  // index skips 0
+  EXPECT_GT(problems_of({R"({"index":0,"id":"call_short","type":"function",)"
+                         R"("function":{"name":"f","arguments":"{}"}})"}),
+            0u);
+  EXPECT_GT(problems_of({first, R"({"index":0,"id":"call_other"})"}), 0u);
+  EXPECT_GT(problems_of({R"({"index":0,"id":")" + std::string(kCallId) +
+                         R"(","type":"function","function":{"name":"f","arguments":"[1]"}})"}),
+            0u);  // arguments are not an object
+}
+
+TEST(OutputOracle, ReportsAToolUseInputThatIsNotAnObject) {
+  const std::string good = anthropic_sse({tool_call("f", R"({"a":1})")});
+  const std::string bad = anthropic_sse({tool_call("f", R"("text")")});
+  EXPECT_TRUE(testing::parse_anthropic_sse(good).problems.empty());
+  EXPECT_FALSE(testing::parse_anthropic_sse(bad).problems.empty());
+  EXPECT_FALSE(testing::parse_anthropic_json(
+                   aggregate(Dialect::Anthropic, {tool_call("f", "[]")}, anthropic_info()))
+                   .problems.empty());
 }
 
 TEST(RandomId, IsThePrefixAnd24Base62Characters) {

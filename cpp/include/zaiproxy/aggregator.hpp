@@ -26,17 +26,25 @@ class Aggregator final : public ResponseEncoder {
   const ResponseInfo& info() const override { return tracker_.info(); }
 
  private:
-  // A run of consecutive events of one kind. Anthropic writes each run as a content block, as
-  // its stream encoder does; OpenAI joins the runs of each kind.
+  // A run of consecutive Reasoning or Text events, or one ToolCall. Anthropic writes each part as
+  // a content block, as its stream encoder does; OpenAI joins the text runs of each kind and
+  // lists the tool calls.
   struct Part {
     ResponseEvent::Kind kind;
-    std::string text;
+    std::string text;       // Reasoning, Text: the run's text; ToolCall: the arguments
+    std::string tool_name;  // ToolCall
+    std::string tool_id;    // ToolCall: "call_…" or "toolu_…" by dialect
   };
 
   void collect(ResponseEvent::Kind kind, std::string_view text);
+  void collect_tool_call(std::string_view name, std::string_view arguments);
   std::string joined(ResponseEvent::Kind kind) const;
+  bool has_tool_calls() const;
   void write_openai(std::string& out) const;
+  // `,"tool_calls":[…]` of the OpenAI message; nothing without tool calls.
+  void write_openai_tool_calls(std::string& out) const;
   void write_anthropic(std::string& out) const;
+  static void append_anthropic_block(std::string& out, const Part& part);
 
   ResponseTracker tracker_;
   Dialect dialect_;

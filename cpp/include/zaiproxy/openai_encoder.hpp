@@ -1,8 +1,10 @@
 // L4, OpenAI chat completions streaming (toolcall-and-think.md A4.3): one `data:` chunk per
-// event, the finish chunk, the optional usage chunk, then `data: [DONE]`. The role chunk goes out
-// lazily before the first other chunk; an error is one `{"error":…}` frame then `data: [DONE]`.
+// event (a tool call is one chunk with the whole call), the finish chunk, the optional usage
+// chunk, then `data: [DONE]`. The role chunk goes out lazily before the first other chunk; an
+// error is one `{"error":…}` frame then `data: [DONE]`.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -31,6 +33,8 @@ class OpenAiEncoder final : public ResponseEncoder {
     if (!role_sent_) write_role_chunk(out);
   }
   void write_role_chunk(std::string& out);
+  // The whole call in one chunk (A4.3 step 3), its index counting the calls of the response.
+  void write_tool_call(std::string_view name, std::string_view arguments, std::string& out);
   void write_finish(FinishReason reason, std::string& out);
   void write_error(const StreamError& error, std::string& out);
 
@@ -43,6 +47,7 @@ class OpenAiEncoder final : public ResponseEncoder {
   std::string content_prefix_;
   std::string reasoning_prefix_;
   bool role_sent_ = false;
+  int64_t tool_calls_sent_ = 0;
 };
 
 }  // namespace zaiproxy

@@ -19,8 +19,9 @@ class ResponseTracker {
   // The latest non-empty usage the upstream reported; all zero if none.
   const Usage& usage() const { return usage_; }
 
-  // Whether the encoder writes `event`. Usage is only remembered; Error and Finish end the
-  // response; nothing is written after the end. Inline: it runs for every text event.
+  // Whether the encoder writes `event`. Usage is only remembered; UpstreamTool is never written
+  // (the ToolDetector consumes it); Error and Finish end the response; nothing is written after
+  // the end. Inline: it runs for every text event.
   bool admit(const ResponseEvent& event) {
     if (ended_) return false;
     if (event.kind == ResponseEvent::Kind::Text || event.kind == ResponseEvent::Kind::Reasoning)
@@ -32,7 +33,7 @@ class ResponseTracker {
   bool admit_implicit_finish();
 
  private:
-  // admit() for Usage, Error and Finish.
+  // admit() for the kinds other than text: Usage, ToolCall, UpstreamTool, Error and Finish.
   bool admit_other(const ResponseEvent& event);
 
   ResponseInfo info_;
