@@ -104,18 +104,18 @@ void ZaiDecoder::read_fields(JsonReader& reader, int level) {
       fields.has_error = upstream::read_error(reader, fields.error);
     } else if (key == "data" && type == Type::Object && level + 1 < kLevels) {
       read_fields(reader, level + 1);
-    } else if (key == "delta_name" && type == Type::String) {
-      fields.has_delta_name = reader.read_string_view(fields.delta_name, fields.name_buffer);
-    } else if (key == "delta_arguments" && type == Type::String) {
-      fields.arguments_high_surrogate = pending_arguments_surrogate_;
-      fields.has_delta_arguments = reader.read_string_view(
-          fields.delta_arguments, fields.arguments_buffer, &fields.arguments_high_surrogate);
     } else if (key == "type" && type == Type::String && level == 0) {
       std::string_view name;
       reader.read_string_view(name, scratch_);
       envelope_type_ = name == "chat:completion"          ? EnvelopeType::Completion
                        : name == "chat:completion:finish" ? EnvelopeType::Finish
                                                           : EnvelopeType::Ignored;
+    } else if (key == "delta_name" && type == Type::String) {
+      fields.has_delta_name = reader.read_string_view(fields.delta_name, fields.name_buffer);
+    } else if (key == "delta_arguments" && type == Type::String) {
+      fields.arguments_high_surrogate = pending_arguments_surrogate_;
+      fields.has_delta_arguments = reader.read_string_view(
+          fields.delta_arguments, fields.arguments_buffer, &fields.arguments_high_surrogate);
     } else {
       reader.skip_value();
     }
