@@ -32,7 +32,8 @@ bool views_into(std::string_view text, std::string_view part) {
          not_after(part.data() + part.size(), text.data() + text.size());
 }
 
-// Length of the JSON object at the start of `text`, which a JsonReader has found well formed.
+// Length of the JSON object at the start of `text`. Only brackets and strings are followed: the
+// result is used only if the JsonReader then finds the object well formed.
 size_t object_length(std::string_view text) {
   int depth = 0;
   bool in_string = false;
