@@ -99,8 +99,9 @@ class ThinkLayer::Impl {
         end(parse_finish_reason(event.finish_reason), sink);
         return;
       default:
-        adapter_->feed(event, out);
+        adapter_->feed(event, out);  // a ToolBlock closes open reasoning here
         answers_verbatim_ = adapter_->answers_verbatim();
+        if (event.kind == SourceEvent::Kind::ToolBlock) report_upstream_tool(event, sink);
         return;
     }
   }
@@ -115,6 +116,17 @@ class ThinkLayer::Impl {
     if (options.source == ThinkSource::Generic && options.mode == ThinkMode::Raw)
       return ThinkMode::Reasoning;
     return options.mode;
+  }
+
+  // The ToolDetector decides what becomes of the upstream's tool use; a block that does not say
+  // which tool it used gives it nothing to decide on.
+  static void report_upstream_tool(const SourceEvent& event, ResponseSink& sink) {
+    if (event.tool_name.empty()) return;
+    ResponseEvent tool;
+    tool.kind = ResponseEvent::Kind::UpstreamTool;
+    tool.tool_name = event.tool_name;
+    tool.tool_arguments = event.tool_arguments;
+    sink.on_event(tool);
   }
 
   void end(FinishReason reason, ResponseSink& sink) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "glm_block.hpp"
 #include "json_reader.hpp"
 #include "upstream_fields.hpp"
 #include "utf8.hpp"
@@ -33,6 +34,7 @@ StreamError too_large_error(size_t cap) {
 
 void ZaiDecoder::Fields::clear() {
   has_phase = has_delta = has_edit = has_edit_index = has_usage = has_error = done = false;
+  has_delta_name = has_delta_arguments = false;
   phase = Phase::None;
   delta_content = edit_content = {};
   delta_utf16 = edit_utf16 = 0;
@@ -108,17 +110,26 @@ void ZaiDecoder::read_fields(JsonReader& reader, int level) {
       envelope_type_ = name == "chat:completion"          ? EnvelopeType::Completion
                        : name == "chat:completion:finish" ? EnvelopeType::Finish
                                                           : EnvelopeType::Ignored;
+    } else if (key == "delta_name" && type == Type::String) {
+      fields.has_delta_name = reader.read_string_view(fields.delta_name, fields.name_buffer);
+    } else if (key == "delta_arguments" && type == Type::String) {
+      fields.arguments_high_surrogate = pending_arguments_surrogate_;
+      fields.has_delta_arguments = reader.read_string_view(
+          fields.delta_arguments, fields.arguments_buffer, &fields.arguments_high_surrogate);
     } else {
       reader.skip_value();
     }
   }
 }
 
-// Order within one event: error, content (delta, then edit), usage, end.
+// Order within one event: error, the tool call it completes, its tool call fields, content
+// (delta, then edit), usage, end.
 void ZaiDecoder::apply(const Fields& data, bool finish_type, SourceSink& sink) {
   for (const Fields& level : levels_)
     if (level.has_error) return fail(level.error, sink);
+  if (tool_call_open_ && ends_tool_call(data)) complete_tool_call(sink);
   if (data.has_phase) phase_ = data.phase;
+  if (phase_ == Phase::ToolCall && !stream_tool_call(data, sink)) return;
   if (data.has_delta) {
     if (!append(data.delta_content, data.delta_utf16, phase_, sink)) return;
     pending_high_surrogate_ = data.delta_high_surrogate;
@@ -139,6 +150,32 @@ void ZaiDecoder::apply(const Fields& data, bool finish_type, SourceSink& sink) {
     sink.on_event(event);
   }
   if (finish_type || data.done || phase_ == Phase::Done) end(sink);
+}
+
+bool ZaiDecoder::ends_tool_call(const Fields& data) const {
+  return data.has_delta_name || (data.has_phase && data.phase != Phase::ToolCall);
+}
+
+// §4.6 mechanism 2: `delta_name` starts a call, `delta_arguments` extend the open one.
+bool ZaiDecoder::stream_tool_call(const Fields& data, SourceSink& sink) {
+  if (data.has_delta_name) {
+    tool_call_open_ = true;
+    tool_call_name_.assign(data.delta_name);
+    tool_call_arguments_.clear();
+  }
+  if (!tool_call_open_ || !data.has_delta_arguments) return true;
+  if (!fits(tool_call_arguments_.size(), data.delta_arguments.size(), sink)) return false;
+  tool_call_arguments_ += data.delta_arguments;
+  pending_arguments_surrogate_ = data.arguments_high_surrogate;
+  return true;
+}
+
+void ZaiDecoder::complete_tool_call(SourceSink& sink) {
+  // A high surrogate that no more arguments can complete becomes U+FFFD (§C.3 rule 2).
+  if (pending_arguments_surrogate_ != 0) tool_call_arguments_ += utf8::kReplacement;
+  pending_arguments_surrogate_ = 0;
+  tool_call_open_ = false;
+  emit_tool_block(Phase::ToolCall, {}, tool_call_name_, tool_call_arguments_, sink);
 }
 
 bool ZaiDecoder::fits(size_t kept_bytes, size_t added_bytes, SourceSink& sink) {
@@ -210,7 +247,7 @@ void ZaiDecoder::report(Phase phase, bool at_end, SourceSink& sink) {
         return;
       }
       const size_t block_end = close + kBlockClose.size();
-      emit(SourceEvent::Kind::ToolBlock, phase, reported_, block_end - reported_, sink);
+      emit_block(phase, reported_, block_end - reported_, sink);
       reported_ = block_end;
       continue;
     }
@@ -251,8 +288,28 @@ void ZaiDecoder::emit(SourceEvent::Kind kind, Phase phase, size_t from, size_t l
   sink.on_event(event);
 }
 
-// A normal end: held text that is not part of an unfinished glm_block is reported, then End.
+void ZaiDecoder::emit_block(Phase phase, size_t from, size_t length, SourceSink& sink) {
+  const std::string_view block = std::string_view(doc_).substr(from, length);
+  const glm_block::ToolUse use =
+      glm_block::read_tool_use(block, block_name_buffer_, block_arguments_buffer_);
+  emit_tool_block(phase, block, use.name, use.arguments, sink);
+}
+
+void ZaiDecoder::emit_tool_block(Phase phase, std::string_view text, std::string_view name,
+                                 std::string_view arguments, SourceSink& sink) {
+  SourceEvent event;
+  event.kind = SourceEvent::Kind::ToolBlock;
+  event.phase = phase;
+  event.text = text;
+  event.tool_name = name;
+  event.tool_arguments = arguments;
+  sink.on_event(event);
+}
+
+// A normal end: a streamed tool call is complete; held text that is not part of an unfinished
+// glm_block is reported, then End.
 void ZaiDecoder::end(SourceSink& sink) {
+  if (tool_call_open_) complete_tool_call(sink);
   if (!flush_pending_surrogate(phase_, sink)) return;
   report(phase_, true, sink);
   ended_ = true;

@@ -22,8 +22,14 @@ void SseCollector::on_event(const SseEvent& e) {
 void SseCollector::on_error(const StreamError& e) { errors.push_back(e); }
 
 void SourceCollector::on_event(const SourceEvent& e) {
-  OwnedSourceEvent owned{e.kind,  e.phase,      std::string(e.text),
-                         e.usage, std::nullopt, std::string(e.finish_reason)};
+  OwnedSourceEvent owned{e.kind,
+                         e.phase,
+                         std::string(e.text),
+                         e.usage,
+                         std::nullopt,
+                         std::string(e.finish_reason),
+                         std::string(e.tool_name),
+                         std::string(e.tool_arguments)};
   if (e.error) owned.error = *e.error;
   events.push_back(std::move(owned));
 }
@@ -42,8 +48,9 @@ size_t SourceCollector::count(SourceEvent::Kind kind) const {
 }
 
 void ResponseCollector::on_event(const ResponseEvent& e) {
-  OwnedResponseEvent owned{e.kind,  std::string(e.text), e.rendered_reasoning,
-                           e.usage, std::nullopt,        e.finish};
+  OwnedResponseEvent owned{
+      e.kind,   std::string(e.text),      e.rendered_reasoning,         e.usage, std::nullopt,
+      e.finish, std::string(e.tool_name), std::string(e.tool_arguments)};
   if (e.error) owned.error = *e.error;
   events.push_back(std::move(owned));
 }

@@ -31,6 +31,7 @@ struct OwnedSourceEvent {
   Usage usage;
   std::optional<StreamError> error;
   std::string finish_reason;
+  std::string tool_name, tool_arguments;
 };
 
 struct SourceCollector : SourceSink {
@@ -48,6 +49,7 @@ struct OwnedResponseEvent {
   Usage usage;
   std::optional<StreamError> error;
   FinishReason finish = FinishReason::Stop;
+  std::string tool_name, tool_arguments;
 };
 
 struct ResponseCollector : ResponseSink {

@@ -752,6 +752,90 @@ TEST(ThinkLayerZai, ToolBlockEndsTheReasoning) {
   EXPECT_EQ(text_where(out, false), "Result");
 }
 
+SourceEvent tool_use(std::string_view block, std::string_view name, std::string_view arguments) {
+  SourceEvent event;
+  event.kind = SourceEvent::Kind::ToolBlock;
+  event.phase = Phase::ToolCall;
+  event.text = block;
+  event.tool_name = name;
+  event.tool_arguments = arguments;
+  return event;
+}
+
+// The kinds of the events, in order, e.g. "Text Text UpstreamTool".
+std::string kinds_of(const ResponseCollector& out) {
+  std::string kinds;
+  for (const auto& e : out.events) {
+    if (!kinds.empty()) kinds += ' ';
+    kinds += e.kind == Kind::Reasoning      ? "Reasoning"
+             : e.kind == Kind::Text         ? "Text"
+             : e.kind == Kind::UpstreamTool ? "UpstreamTool"
+             : e.kind == Kind::Finish       ? "Finish"
+                                            : "Other";
+  }
+  return kinds;
+}
+
+TEST(ThinkLayerZai, ToolBlockDuringReasoningClosesItThenReportsTheTool) {
+  FakeClock clock;
+  ThinkLayer layer(options_for(ThinkSource::Zai, ThinkMode::Think, clock));
+  ResponseCollector out;
+  layer.feed(source_event(th(kOpen + "\n> plan")), out);
+  layer.feed(tool_use("<glm_block>…</glm_block>", "browser_navigate", R"({"url":"https://x"})"),
+             out);
+  layer.feed(source_event(an("Result")), out);
+  layer.finish(out);
+  EXPECT_EQ(kinds_of(out), "Text Text UpstreamTool Text Finish");
+  EXPECT_EQ(out.events[1].text, "\n</think>\n\n");  // the closing piece comes first
+  EXPECT_TRUE(out.events[1].rendered_reasoning);
+  EXPECT_EQ(out.events[2].tool_name, "browser_navigate");
+  EXPECT_EQ(out.events[2].tool_arguments, R"({"url":"https://x"})");
+  EXPECT_EQ(out.events[2].text, "");
+  EXPECT_EQ(out.text(), "<think>\nplan\n</think>\n\nResult");
+}
+
+TEST(ThinkLayerZai, ToolBlockEndsReasoningInEveryMode) {
+  for (ThinkMode mode : kAllModes) {
+    SCOPED_TRACE(think_mode_name(mode));
+    FakeClock clock;
+    ThinkLayer layer(options_for(ThinkSource::Zai, mode, clock));
+    ResponseCollector out;
+    layer.feed(source_event(th(kOpen + "\n> plan")), out);
+    const size_t before_tool = out.events.size();
+    layer.feed(tool_use("", "search", "{}"), out);
+    ASSERT_GT(out.events.size(), before_tool);
+    EXPECT_EQ(out.events.back().kind, Kind::UpstreamTool);
+    EXPECT_EQ(out.events.back().tool_name, "search");
+    // Answer text after the tool is not reasoning.
+    layer.feed(source_event(an("A")), out);
+    EXPECT_EQ(out.events.back().text, "A");
+    EXPECT_FALSE(out.events.back().rendered_reasoning);
+  }
+}
+
+TEST(ThinkLayerZai, ToolBlockOutsideReasoningOnlyReportsTheTool) {
+  FakeClock clock;
+  ThinkLayer layer(options_for(ThinkSource::Zai, ThinkMode::Reasoning, clock));
+  ResponseCollector out;
+  layer.feed(source_event(an("Let me look. ")), out);
+  layer.feed(tool_use("", "search", R"({"q":"x"})"), out);
+  layer.feed(source_event(an("Found.")), out);
+  EXPECT_EQ(kinds_of(out), "Text UpstreamTool Text");
+  EXPECT_EQ(out.events[1].tool_arguments, R"({"q":"x"})");
+}
+
+TEST(ThinkLayerZai, ToolBlockWithoutANameReportsNothing) {
+  FakeClock clock;
+  ThinkLayer layer(options_for(ThinkSource::Zai, ThinkMode::Reasoning, clock));
+  ResponseCollector out;
+  layer.feed(source_event(th(kOpen + "\n> plan")), out);
+  layer.feed(tool_use("<glm_block>{broken</glm_block>", "", ""), out);
+  layer.feed(source_event(an("A")), out);
+  EXPECT_EQ(out.count(Kind::UpstreamTool), 0u);
+  EXPECT_EQ(out.reasoning(), "plan");  // the block still ended the reasoning
+  EXPECT_EQ(out.text(), "A");
+}
+
 TEST(ThinkLayerZai, SnapshotAfterTheTransitionIsIgnored) {
   auto out = run_steps(
       ThinkSource::Zai, ThinkMode::Reasoning,

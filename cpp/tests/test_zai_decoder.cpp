@@ -85,6 +85,7 @@ std::string fold(const std::vector<OwnedSourceEvent>& events) {
       out += "/" + std::to_string(static_cast<int>(e.phase)) + ": ";
     }
     out += e.text;
+    if (e.kind == Kind::ToolBlock) out += " name=" + e.tool_name + " arguments=" + e.tool_arguments;
     if (e.kind == Kind::Usage || e.kind == Kind::End)
       out += std::to_string(e.usage.prompt_tokens) + "/" +
              std::to_string(e.usage.completion_tokens) + "/" + std::to_string(e.usage.total_tokens);
@@ -206,6 +207,11 @@ TEST(ZaiGolden, CGlmBlockTool) {
             expected()["c_glm_block_tool"]["tool_block_arguments"]);
   EXPECT_EQ(json["data"]["metadata"]["arguments"], "{\"url\":\"https://www.bilibili.com\"}");
   EXPECT_TRUE(json["data"]["metadata"]["result"].is_null());
+  const OwnedSourceEvent& tool = p.out.events[1];
+  EXPECT_EQ(tool.tool_name, expected()["c_glm_block_tool"]["tool_block_name"]);
+  EXPECT_EQ(tool.tool_name, "browser_navigate");
+  EXPECT_EQ(tool.tool_arguments, expected()["c_glm_block_tool"]["tool_block_arguments"]);
+  EXPECT_EQ(tool.tool_arguments, "{\"url\":\"https://www.bilibili.com\"}");
   EXPECT_EQ(p.decoder.document(), "我来打开这个网页。\n\n" + block);
   expect_usage(p.out, "c_glm_block_tool");
   expect_clean_end(p.out);
@@ -217,6 +223,8 @@ TEST(ZaiGolden, DWebSearch) {
   ASSERT_EQ(p.out.events.size(), 5u);
   EXPECT_EQ(p.out.events[0].kind, Kind::ToolBlock);
   EXPECT_EQ(block_json(p.out.events[0].text)["data"]["metadata"]["name"], "search");
+  EXPECT_EQ(p.out.events[0].tool_name, expected()["d_web_search"]["tool_block_name"]);
+  EXPECT_EQ(p.out.events[0].tool_arguments, "{\"queries\": [\"Redis 8 new features\"]}");
   EXPECT_EQ(p.out.events[1].kind, Kind::Answer);
   EXPECT_EQ(p.out.events[1].text, "\n\n");
   EXPECT_EQ(p.out.events[2].kind, Kind::Answer);
@@ -862,6 +870,300 @@ TEST(ZaiGlmBlock, ClosingTagSplitAcrossDeltas) {
   Decoded d;
   d.feed(delta("<glm_block>{}</glm_bl")).feed(delta("ock>"));
   EXPECT_EQ(d.out.text_of(Kind::ToolBlock), "<glm_block>{}</glm_block>");
+}
+
+// ───── tool use reported by a glm_block ─────
+
+// An answer delta carrying `content` as it is (JSON-escaped here).
+std::string append_event(const std::string& content) {
+  return nlohmann::json{{"type", "chat:completion"},
+                        {"data", {{"delta_content", content}, {"phase", "answer"}}}}
+      .dump();
+}
+
+// The one ToolBlock that appending `block` gives.
+OwnedSourceEvent tool_block_of(const std::string& block) {
+  Decoded d;
+  d.feed(append_event(block)).finish();
+  EXPECT_EQ(d.out.count(Kind::ToolBlock), 1u) << block;
+  for (const auto& e : d.out.events)
+    if (e.kind == Kind::ToolBlock) return e;
+  return {};
+}
+
+TEST(ZaiToolUse, NameAndArgumentsComeFromTheMetadata) {
+  const nlohmann::json block_json = {{"name", "not this"},
+                                     {"type", "mcp"},
+                                     {"data",
+                                      {{"name", "nor this"},
+                                       {"metadata",
+                                        {{"id", "call_1"},
+                                         {"arguments", R"({"url":"https://例子.cn/?q=\"a\"\n"})"},
+                                         {"mcp_server", {{"name", "mcp-server"}}},
+                                         {"name", "open_url"}}},
+                                       {"browser", nullptr}}}};
+  const std::string block = "<glm_block view=\"\">" + block_json.dump() + "</glm_block>";
+  const OwnedSourceEvent tool = tool_block_of(block);
+  EXPECT_EQ(tool.text, block);
+  EXPECT_EQ(tool.tool_name, "open_url");
+  EXPECT_EQ(tool.tool_arguments, R"({"url":"https://例子.cn/?q=\"a\"\n"})");
+}
+
+TEST(ZaiToolUse, ObjectArgumentsArePassedAsTheirText) {
+  const std::string arguments = R"({"s": "}]\"{", "n": [1, {"x": null}], "e": {}})";
+  const OwnedSourceEvent tool = tool_block_of(R"(<glm_block>{"data": {"metadata": {"name": "f",)"
+                                              R"( "arguments" :  )" +
+                                              arguments + R"( , "result": null}}}</glm_block>)");
+  EXPECT_EQ(tool.tool_name, "f");
+  EXPECT_EQ(tool.tool_arguments, arguments);
+}
+
+TEST(ZaiToolUse, NameFallsBackToTheToolCallNameAttribute) {
+  EXPECT_EQ(tool_block_of(R"(<glm_block view="" tool_call_name="open_url">)"
+                          R"({"data":{"metadata":{"arguments":"{}"}}}</glm_block>)")
+                .tool_name,
+            "open_url");
+  EXPECT_EQ(tool_block_of(R"(<glm_block last_tool_call_name="x" tool_call_name="y">{}</glm_block>)")
+                .tool_name,
+            "y");
+  EXPECT_EQ(tool_block_of(R"(<glm_block last_tool_call_name="x">{}</glm_block>)").tool_name, "");
+  EXPECT_EQ(tool_block_of(R"(<glm_block tool_call_name="unclosed>{}</glm_block>)").tool_name, "");
+  // The metadata wins over the attribute.
+  EXPECT_EQ(tool_block_of(R"(<glm_block tool_call_name="attribute">)"
+                          R"({"data":{"metadata":{"name":"metadata"}}}</glm_block>)")
+                .tool_name,
+            "metadata");
+}
+
+TEST(ZaiToolUse, UnreadableBlockJsonGivesNoName) {
+  for (const char* json : {"", "{not json", R"({"data":{"metadata":{"name":"x"}}} trailing)",
+                           R"({"data":{"metadata":{"name":"x"}})", R"(["data"])"}) {
+    const std::string block =
+        std::string(R"(<glm_block tool_call_name="x">)") + json + "</glm_block>";
+    const OwnedSourceEvent tool = tool_block_of(block);
+    EXPECT_EQ(tool.text, block);
+    EXPECT_EQ(tool.tool_name, "") << json;
+    EXPECT_EQ(tool.tool_arguments, "") << json;
+  }
+}
+
+TEST(ZaiToolUse, MembersOfOtherTypesAreNotRead) {
+  const OwnedSourceEvent wrong_types =
+      tool_block_of(R"(<glm_block>{"data":{"metadata":{"name":5,"arguments":[1]}}}</glm_block>)");
+  EXPECT_EQ(wrong_types.tool_name, "");
+  EXPECT_EQ(wrong_types.tool_arguments, "");
+  EXPECT_EQ(tool_block_of(R"(<glm_block>{"data":{"metadata":"m"}}</glm_block>)").tool_name, "");
+  EXPECT_EQ(
+      tool_block_of(R"(<glm_block>{"data":[{"metadata":{"name":"x"}}]}</glm_block>)").tool_name,
+      "");
+}
+
+TEST(ZaiToolUse, EscapedKeysAndValuesAreDecoded) {
+  const OwnedSourceEvent tool =
+      tool_block_of(R"(<glm_block>{"d\u0061ta":{"metadata":{"n\u0061me":"brows\u0065r",)"
+                    R"("arguments":"{\"k\":\"\ud83d\ude00\"}"}}}</glm_block>)");
+  EXPECT_EQ(tool.tool_name, "browser");
+  EXPECT_EQ(tool.tool_arguments, "{\"k\":\"😀\"}");
+  // An object under an escaped key cannot be located in the text: no arguments.
+  EXPECT_EQ(tool_block_of(R"(<glm_block>{"data":{"metadata":{"name":"f",)"
+                          R"("argum\u0065nts":{"a":1}}}}</glm_block>)")
+                .tool_arguments,
+            "");
+}
+
+// ───── tool calls streamed as delta_name / delta_arguments ─────
+
+// A `chat:completion` event whose `data` has the raw JSON members `members`.
+std::string data_event(const std::string& members) {
+  return R"({"type":"chat:completion","data":{)" + members + "}}";
+}
+
+std::string call_start(const std::string& name, const std::string& arguments) {
+  return data_event(R"("phase":"tool_call","delta_name":")" + name + R"(","delta_arguments":")" +
+                    arguments + R"(","metadata":{"tool_call_id":"call_)" + name + R"("})");
+}
+
+std::string call_arguments(const std::string& arguments) {
+  return data_event(R"("phase":"tool_call","delta_arguments":")" + arguments + R"(")");
+}
+
+const std::string kToolResponse =
+    data_event(R"("phase":"tool_response","tool_name":"get_weather","status":"completed")");
+
+// "name arguments" of every ToolBlock, one a line.
+std::string tool_calls(const SourceCollector& out) {
+  std::string calls;
+  for (const auto& e : out.events)
+    if (e.kind == Kind::ToolBlock) calls += e.tool_name + " " + e.tool_arguments + "\n";
+  return calls;
+}
+
+TEST(ZaiToolCall, OneCallEndedByAPhaseChange) {
+  Decoded d;
+  d.feed(delta("Checking.")).feed(call_start("get_weather", R"({\")"));
+  d.feed(call_arguments(R"(city\":\"Par)"));
+  d.feed(data_event(R"("delta_arguments":"is\"}")"));  // an event without a phase keeps it
+  EXPECT_EQ(d.out.count(Kind::ToolBlock), 0u);
+  d.feed(kToolResponse).feed(delta("Sunny.")).finish();
+  ASSERT_EQ(d.out.events.size(), 4u) << fold(d.out.events);
+  const OwnedSourceEvent& call = d.out.events[1];
+  EXPECT_EQ(call.kind, Kind::ToolBlock);
+  EXPECT_EQ(call.phase, Phase::ToolCall);
+  EXPECT_EQ(call.text, "");
+  EXPECT_EQ(call.tool_name, "get_weather");
+  EXPECT_EQ(call.tool_arguments, R"({"city":"Paris"})");
+  EXPECT_EQ(d.out.events[2].text, "Sunny.");
+  expect_clean_end(d.out);
+  EXPECT_EQ(d.decoder.document(), "Checking.Sunny.");
+}
+
+TEST(ZaiToolCall, TheNextNameStartsANewCall) {
+  Decoded d;
+  d.feed(call_start("a", R"({\"x\":)")).feed(call_arguments("1}"));
+  d.feed(call_start("b", "")).feed(call_arguments("{}"));
+  EXPECT_EQ(tool_calls(d.out), "a {\"x\":1}\n");
+  d.feed(delta("done", "answer"));
+  EXPECT_EQ(tool_calls(d.out), "a {\"x\":1}\nb {}\n");
+}
+
+TEST(ZaiToolCall, TheEndCompletesTheCallBeforeEnd) {
+  for (const std::string& last :
+       {std::string("[DONE]"), data_event(R"("phase":"done","done":true)"),
+        data_event(R"("done":true)"), data_event(R"("phase":"finish")"),
+        std::string(R"({"type":"chat:completion:finish","data":{}})")}) {
+    Decoded d;
+    d.feed(call_start("f", "{}")).feed(last);
+    EXPECT_EQ(tool_calls(d.out), "f {}\n") << last;
+    expect_clean_end(d.out);
+    EXPECT_EQ(d.out.events.size(), 2u);
+  }
+  Decoded at_eof;
+  at_eof.feed(call_start("f", "{")).feed(call_arguments("}")).finish();
+  EXPECT_EQ(tool_calls(at_eof.out), "f {}\n");
+  expect_clean_end(at_eof.out);
+  // The arguments of a done event still belong to the call.
+  Decoded done_with_arguments;
+  done_with_arguments.feed(call_start("f", "{"));
+  done_with_arguments.feed(data_event(R"("delta_arguments":"}","done":true)"));
+  EXPECT_EQ(tool_calls(done_with_arguments.out), "f {}\n");
+  expect_clean_end(done_with_arguments.out);
+}
+
+TEST(ZaiToolCall, ArgumentsSplitInsideACharacterAreJoined) {
+  Decoded d;
+  d.feed(call_start("f", R"({\"q\":\"\ud83d)")).feed(call_arguments(R"(\ude00\u4f60)"));
+  d.feed(call_arguments(R"(\")")).feed(call_arguments(R"(})")).finish();
+  EXPECT_EQ(tool_calls(d.out), "f {\"q\":\"😀你\"}\n");
+}
+
+TEST(ZaiToolCall, SurrogateLeftUnpairedBecomesReplacement) {
+  Decoded ended_by_phase;
+  ended_by_phase.feed(call_start("f", R"(\ud83d)")).feed(kToolResponse);
+  EXPECT_EQ(tool_calls(ended_by_phase.out), "f \xEF\xBF\xBD\n");
+  Decoded followed_by_text;
+  followed_by_text.feed(call_start("f", R"(\ud83d)")).feed(call_arguments("x")).finish();
+  EXPECT_EQ(tool_calls(followed_by_text.out), "f \xEF\xBF\xBDx\n");
+  Decoded at_end;
+  at_end.feed(call_start("f", R"(\ud83d)")).finish();
+  EXPECT_EQ(tool_calls(at_end.out), "f \xEF\xBF\xBD\n");
+}
+
+TEST(ZaiToolCall, StrayFieldsAreIgnored) {
+  Decoded d;
+  d.feed(call_arguments("{}"));  // no call to extend
+  d.feed(data_event(R"("phase":"answer","delta_name":"f","delta_arguments":"{}")"));
+  d.feed(delta("text")).finish();
+  EXPECT_EQ(d.out.count(Kind::ToolBlock), 0u);
+  EXPECT_EQ(d.out.text_of(Kind::Answer), "text");
+  expect_clean_end(d.out);
+}
+
+TEST(ZaiToolCall, ContentOfToolCallEventsIsReportedAsBefore) {
+  Decoded d;
+  d.feed(data_event(R"("phase":"tool_call","delta_name":"f","delta_content":"a")"));
+  d.feed(data_event(R"("delta_arguments":"{}","delta_content":"b")")).feed(kToolResponse);
+  ASSERT_EQ(d.out.events.size(), 3u) << fold(d.out.events);
+  EXPECT_EQ(d.out.events[0].text, "a");
+  EXPECT_EQ(d.out.events[0].phase, Phase::ToolCall);
+  EXPECT_EQ(d.out.events[1].text, "b");
+  EXPECT_EQ(tool_calls(d.out), "f {}\n");
+}
+
+TEST(ZaiToolCall, OtherEnvelopesDoNotEndTheCall) {
+  Decoded d;
+  d.feed(call_start("f", "{"));
+  d.feed(R"({"type":"conn:heartbeat","data":{"phase":"answer"}})");
+  d.feed(R"({"type":"chat:completion","data":{"usage":{"prompt_tokens":1}}})");
+  d.feed(call_arguments("}"));
+  EXPECT_EQ(d.out.count(Kind::ToolBlock), 0u);
+  d.finish();
+  EXPECT_EQ(tool_calls(d.out), "f {}\n");
+}
+
+TEST(ZaiToolCall, ArgumentsAreBounded) {
+  Decoded d(ZaiDecoderOptions{16});
+  d.feed(call_start("f", "0123456789")).feed(call_arguments("012345"));
+  EXPECT_EQ(d.out.count(Kind::Error), 0u);
+  d.feed(call_arguments("x")).finish();
+  ASSERT_EQ(d.out.events.size(), 1u);
+  EXPECT_EQ(d.out.events[0].kind, Kind::Error);
+  EXPECT_EQ(d.out.events[0].error->code, "upstream_response_too_large");
+  EXPECT_EQ(d.out.events[0].error->origin, StreamError::Origin::Protocol);
+}
+
+TEST(ZaiToolCall, AnErrorDropsTheOpenCall) {
+  Decoded d;
+  d.feed(call_start("f", "{}")).feed(data_event(R"("error":{"code":500,"detail":"x"})")).finish();
+  ASSERT_EQ(d.out.events.size(), 1u);
+  EXPECT_EQ(d.out.events[0].kind, Kind::Error);
+}
+
+// ───── tool streams under every split ─────
+
+std::string sse(const std::vector<std::string>& payloads) {
+  std::string bytes;
+  for (const auto& payload : payloads) bytes += "data: " + payload + "\n\n";
+  return bytes;
+}
+
+std::vector<std::string> tool_streams() {
+  return {
+      sse({delta("Checking."), call_start("get_weather", R"({\"city\":)"),
+           call_arguments(R"(\"Paris\"})"), kToolResponse, delta("Sunny."),
+           data_event(R"("phase":"done","done":true)")}),
+      sse({call_start("a", R"({\"q\":\"\ud83d)"), call_arguments(R"(\ude00\"})"),
+           call_start("b", "{}"), "[DONE]"}),
+      sse({call_start("f", "{"), call_arguments("}")}),  // ended by EOF
+      sse({append_event("a <glm_block tool_call_name=\"open_url\">{\"data\": "),
+           append_event("{\"metadata\": {\"arguments\": {\"url\": \"u\"}}}}</glm_"),
+           append_event("block> b")}),
+  };
+}
+
+TEST(ZaiToolStreams, EverySplitGivesTheSameEvents) {
+  for (const std::string& bytes : tool_streams()) {
+    const std::string whole = folded_golden(bytes);
+    EXPECT_NE(whole.find("ToolBlock"), std::string::npos) << whole;
+    std::vector<size_t> every_byte;
+    for (size_t cut = 1; cut < bytes.size(); ++cut) {
+      ASSERT_EQ(folded_golden(bytes, {cut}), whole) << bytes << " cut at " << cut;
+      every_byte.push_back(cut);
+    }
+    EXPECT_EQ(folded_golden(bytes, every_byte), whole) << bytes;
+  }
+}
+
+TEST(ZaiToolStreams, WhatEachStreamGives) {
+  const std::vector<std::string> streams = tool_streams();
+  const std::vector<std::string> expected_calls = {"get_weather {\"city\":\"Paris\"}\n",
+                                                   "a {\"q\":\"😀\"}\nb {}\n", "f {}\n",
+                                                   "open_url {\"url\": \"u\"}\n"};
+  for (size_t i = 0; i < streams.size(); ++i) {
+    ZaiPipeline p;
+    run(p, streams[i]);
+    EXPECT_EQ(tool_calls(p.out), expected_calls[i]) << i;
+    expect_clean_end(p.out);
+  }
 }
 
 }  // namespace

@@ -9,7 +9,13 @@
 //   * an edit whose result extends the old document (old doc is a prefix of the new one)
 //                                                                → the extension, as above
 //   * any other edit outside a glm_block (the thinking close)    → Snapshot(edit_content)
-//   * a `<glm_block …>…</glm_block>` once complete, after all edits → ToolBlock(block)
+//   * a `<glm_block …>…</glm_block>` once complete, after all edits → ToolBlock(block), with
+//     tool_name / tool_arguments from its `data.metadata` `name` (else the tag's `tool_call_name`
+//     attribute) and `arguments` (empty when its JSON cannot be read)
+//   * in phase `tool_call`, a `delta_name` starts a call that later `delta_arguments` extend; it
+//     is complete when an event of another phase, the next `delta_name` or the end arrives
+//                                              → ToolBlock("", delta_name, delta_arguments joined),
+//     before anything else that event brings. Its arguments are bounded by max_document_bytes.
 // Text inside an unfinished glm_block is held (it is rewritten by later edits), so the decoder
 // only ever emits stable text. An edit index is clamped to [0, len] and moved back to a code point
 // boundary: a surrogate pair or a UTF-8 sequence is never split. A `\uD800`-`\uDBFF` escape at the
@@ -58,11 +64,13 @@ class ZaiDecoder final : public EventDecoder {
   struct Fields {
     bool has_phase = false, has_delta = false, has_edit = false, has_edit_index = false;
     bool has_usage = false, has_error = false, done = false;
+    bool has_delta_name = false, has_delta_arguments = false;
     Phase phase = Phase::None;
-    std::string_view delta_content, edit_content;
+    std::string_view delta_content, edit_content, delta_name, delta_arguments;
     size_t delta_utf16 = 0, edit_utf16 = 0;  // their lengths in UTF-16 code units
-    std::string delta_buffer, edit_buffer;
+    std::string delta_buffer, edit_buffer, name_buffer, arguments_buffer;
     char16_t delta_high_surrogate = 0, edit_high_surrogate = 0;  // left unpaired at the end
+    char16_t arguments_high_surrogate = 0;
     int64_t edit_index = 0;
     Usage usage;
     StreamError error;
@@ -81,6 +89,12 @@ class ZaiDecoder final : public EventDecoder {
   bool block_opens_at(size_t at) const;
   size_t text_before_block(size_t from, Phase phase, bool at_end) const;
   void emit(SourceEvent::Kind kind, Phase phase, size_t from, size_t length, SourceSink& sink);
+  void emit_block(Phase phase, size_t from, size_t length, SourceSink& sink);
+  void emit_tool_block(Phase phase, std::string_view text, std::string_view name,
+                       std::string_view arguments, SourceSink& sink);
+  bool ends_tool_call(const Fields& data) const;
+  bool stream_tool_call(const Fields& data, SourceSink& sink);
+  void complete_tool_call(SourceSink& sink);
   void end(SourceSink& sink);
   void fail(const StreamError& error, SourceSink& sink);
 
@@ -99,6 +113,13 @@ class ZaiDecoder final : public EventDecoder {
   size_t reported_ = 0;                  // doc_[0, reported_) has been reported; the rest is held
   size_t no_close_before_ = 0;           // no `</glm_block>` starts in [held block start, this)
   Usage usage_;
+
+  // The `delta_name` call being streamed, reported once complete.
+  bool tool_call_open_ = false;
+  std::string tool_call_name_, tool_call_arguments_;
+  char16_t pending_arguments_surrogate_ = 0;  // ended the last `delta_arguments`, like above
+  // A glm_block's metadata strings that had to be decoded (reused from block to block).
+  std::string block_name_buffer_, block_arguments_buffer_;
 };
 
 }  // namespace zaiproxy
