@@ -10,7 +10,8 @@
 //   drop       Text(A)
 //   raw        z.ai: the thinking deltas as received, "</details>\n" (after a "\n" if needed), A
 // Text rendered from reasoning has `rendered_reasoning` set. Usage and Error pass through (an
-// Error first flushes the renderer); End becomes Finish.
+// Error first flushes the renderer); End becomes Finish. A ToolBlock ends open reasoning and, when
+// the upstream named the tool, becomes an UpstreamTool event for the ToolDetector.
 #pragma once
 
 #include <functional>
