@@ -90,7 +90,7 @@ void read_user(const Json& content, const std::string& path, ConversationWriter&
     } else if (type == "image") {
       parts.push_back(image_part(content[j], block_path));
     } else {
-      parts.push_back(text_part("[" + type + " omitted]"));
+      parts.push_back(text_part(omission(type)));
     }
   }
   if (!has_results) {
@@ -121,7 +121,7 @@ void read_assistant(const Json& content, const std::string& path, ConversationWr
     } else if (type == "text") {
       parts.push_back(text_block_part(content[j], block_path));
     } else if (type != "thinking" && type != "redacted_thinking") {
-      parts.push_back(text_part("[" + type + " omitted]"));
+      parts.push_back(text_part(omission(type)));
     }
   }
   if (calls.empty()) {

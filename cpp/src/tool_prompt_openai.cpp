@@ -53,7 +53,7 @@ nlohmann::json upstream_content(const Json& content, const std::string& path) {
       parts.push_back(
           {{"type", "image_url"}, {"image_url", nlohmann::json(field(content[i], "image_url"))}});
     } else {
-      parts.push_back(text_part("[" + type + " omitted]"));
+      parts.push_back(text_part(omission(type)));
     }
   }
   return parts;
@@ -65,8 +65,7 @@ ToolCallRecord read_tool_call(const Json& call, const std::string& path) {
   ToolCallRecord record;
   record.id = optional_string(field(call, "id"), path + ".id");
   record.name = required_string(field(function, "name"), path + ".function.name");
-  record.arguments =
-      compact_arguments(function.value("arguments", Json("")), path + ".function.arguments");
+  record.arguments = compact_arguments(field(function, "arguments"), path + ".function.arguments");
   return record;
 }
 

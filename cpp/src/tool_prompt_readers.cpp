@@ -97,6 +97,7 @@ void check_named_choice(const OfferedTools& offered, const std::string& path) {
 }
 
 std::string compact_arguments(const Json& arguments, const std::string& path) {
+  if (arguments.is_null()) return "{}";
   if (arguments.is_object()) return compact(arguments);
   if (arguments.is_string()) {
     const std::string& text = arguments.get_ref<const std::string&>();
@@ -119,7 +120,7 @@ std::string flatten_text(const Json& content, const std::string& path) {
     if (type == "text") {
       text += optional_string(field(content[i], "text"), part_path + ".text");
     } else {
-      text += "[" + type + " omitted]";
+      text += omission(type);
     }
   }
   return text;
@@ -132,5 +133,7 @@ const std::string& part_type(const Json& part, const std::string& path) {
 }
 
 nlohmann::json text_part(std::string text) { return {{"type", "text"}, {"text", std::move(text)}}; }
+
+std::string omission(std::string_view type) { return "[" + std::string(type) + " omitted]"; }
 
 }  // namespace zaiproxy::tool_prompt

@@ -61,7 +61,8 @@ void add_tool(OfferedTools& offered, const Json& definition, const char* schema_
 // Throws unless a Named choice names an offered tool.
 void check_named_choice(const OfferedTools& offered, const std::string& path);
 
-// A tool call's arguments as compact JSON: an object, or a string holding one (empty: `{}`).
+// A tool call's arguments as compact JSON: an object, or a string holding one; null or a blank
+// string (clients send both for calls without arguments) give `{}`.
 std::string compact_arguments(const Json& arguments, const std::string& path);
 
 // String content, or the text of a list of parts: text parts joined with "\n", any other part
@@ -73,5 +74,8 @@ const std::string& part_type(const Json& part, const std::string& path);
 
 // A `{"type":"text","text":…}` part for the upstream.
 nlohmann::json text_part(std::string text);
+
+// `[<type> omitted]`: what stands for a part the upstream cannot take.
+std::string omission(std::string_view type);
 
 }  // namespace zaiproxy::tool_prompt

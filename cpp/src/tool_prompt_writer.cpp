@@ -115,8 +115,9 @@ void ConversationWriter::close_result_run() {
 nlohmann::json ConversationWriter::defused(nlohmann::json content) const {
   if (content.is_string()) return defuse_trigger(content.get<std::string>(), trigger_);
   for (nlohmann::json& part : content) {
-    if (part.at("type") == "text")
+    if (part.at("type") == "text") {
       part["text"] = defuse_trigger(part["text"].get<std::string>(), trigger_);
+    }
   }
   return content;
 }

@@ -289,6 +289,17 @@ TEST(ToolHistory, AssistantCallsWithoutTextStartWithTheTrigger) {
             "a\nb\n" + block);
 }
 
+TEST(ToolHistory, MissingNullOrBlankArgumentsAreAnEmptyObject) {
+  for (const char* arguments : {"", R"(,"arguments":null)", R"(,"arguments":" ")"}) {
+    EXPECT_NE(encoded_calls(std::string(R"({"role":"assistant","tool_calls":[{"id":"c1",
+        "function":{"name":"Now")") +
+                            arguments + "}}]}")
+                  .find("<args_json><![CDATA[{}]]></args_json>"),
+              std::string::npos)
+        << arguments;
+  }
+}
+
 TEST(ToolHistory, ConsecutiveToolResultsMergeIntoOneUserMessage) {
   const UpstreamConversation conversation = openai(R"({"messages":[
       {"role":"assistant","content":null,"tool_calls":[
