@@ -47,6 +47,11 @@ struct UpstreamConversation {
 // tool_choice naming a tool not offered, a malformed tool schema, …).
 UpstreamConversation build_upstream_conversation(const nlohmann::json& request, Dialect dialect,
                                                  const ToolLayerOptions& options = {});
+// The same for a request parsed as ordered_json, so that tool schemas and call arguments reach
+// the upstream in the client's key order (nlohmann::json sorts object keys; that overload copies).
+UpstreamConversation build_upstream_conversation(const nlohmann::ordered_json& request,
+                                                 Dialect dialect,
+                                                 const ToolLayerOptions& options = {});
 
 // Throws RequestError unless `prompt_template` contains {tools_list} and {trigger_signal}.
 void validate_prompt_template(std::string_view prompt_template);
