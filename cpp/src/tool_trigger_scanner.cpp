@@ -9,6 +9,20 @@ constexpr std::string_view kThinkOpen = "<think>";
 constexpr std::string_view kThinkClose = "</think>";
 constexpr size_t npos = std::string_view::npos;
 
+// At most this much whitespace before the trigger is held and dropped (R1.1); any more goes out as
+// text. The model writes a newline or two there, and a model stuck emitting blank lines one token
+// at a time must not make every piece copy an ever longer held run.
+constexpr size_t kMaxDroppedWhitespace = 256;
+
+// Where the run of ASCII whitespace that ends at `end` starts, looking back at most
+// kMaxDroppedWhitespace bytes.
+size_t whitespace_run_start(std::string_view text, size_t end) {
+  size_t limit = end > kMaxDroppedWhitespace ? end - kMaxDroppedWhitespace : 0;
+  size_t start = end;
+  while (start > limit && is_ascii_space(text[start - 1])) --start;
+  return start;
+}
+
 bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
@@ -33,8 +47,7 @@ TriggerScanner::Result TriggerScanner::scan(std::string_view piece) {
   for (size_t pos = text.find('<'); pos != npos; pos = text.find('<', pos)) {
     std::string_view rest = text.substr(pos);
     if (think_depth_ == 0 && starts_with(rest, trigger_)) {
-      size_t ws_start = pos;
-      while (ws_start > 0 && is_ascii_space(text[ws_start - 1])) --ws_start;
+      size_t ws_start = whitespace_run_start(text, pos);
       return {text.substr(0, ws_start), text.substr(ws_start, pos - ws_start), rest};
     }
     if (starts_with(rest, kThinkOpen)) {
@@ -61,8 +74,7 @@ size_t TriggerScanner::hold_start(std::string_view text, size_t tag_start) const
   // Whitespace waits only where the trigger may follow, since then it is dropped (R1.1, R2); the
   // empty tail counts, as the trigger may start in the next piece.
   if (think_depth_ != 0 || !is_proper_prefix(text.substr(start), trigger_)) return start;
-  while (start > 0 && is_ascii_space(text[start - 1])) --start;
-  return start;
+  return whitespace_run_start(text, start);
 }
 
 }  // namespace zaiproxy::tool

@@ -19,9 +19,9 @@ class TriggerScanner {
   };
 
   // Scans the held text followed by `piece`. Held after the call: the longest tail that is
-  // ASCII whitespace plus a proper prefix of the trigger (outside think blocks), or a proper prefix
-  // of `<think>` / `</think>`. Nothing is held once the trigger is found. The views stay valid
-  // until the next call.
+  // ASCII whitespace (at most 256 bytes of it) plus a proper prefix of the trigger (outside think
+  // blocks), or a proper prefix of `<think>` / `</think>`. Nothing is held once the trigger is
+  // found. The views stay valid until the next call.
   Result scan(std::string_view piece);
 
   // Text held back for the next piece; the caller emits it when the answer ends or is interrupted.

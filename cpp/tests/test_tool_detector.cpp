@@ -536,6 +536,22 @@ TEST(ToolDetectorTrigger, StrayThinkCloseDoesNotDisarm) {
             (std::vector<std::string>{C("</think>"), TC("w", "{}"), FIN_TOOL_CALLS}));
 }
 
+TEST(ToolDetectorTrigger, AtMost256BytesOfWhitespaceAreHeldAndDropped) {
+  std::string input = std::string(1000, '\n') + T + blk("w", "{}");
+  for (const auto& pieces : {std::vector<std::string>{input}, per_byte(input)}) {
+    Outcome r = run(pieces, options());
+    EXPECT_EQ(r.out.transcript(),
+              (std::vector<std::string>{C(std::string(744, '\n')), TC("w", "{}"), FIN_TOOL_CALLS}));
+  }
+  // A long run of blank-line tokens streams through in linear time.
+  ToolDetector detector(options());
+  Collector out;
+  for (int i = 0; i < 200000; ++i) detector.feed(text_event("\n"), out);
+  EXPECT_EQ(out.text().size(), 200000u - 256u);
+  detector.finish(out);
+  EXPECT_EQ(out.text().size(), 200000u);
+}
+
 TEST(ToolDetectorTrigger, ProcessTriggerIsTheDefault) {
   ToolOptions o = options();
   o.trigger.clear();
