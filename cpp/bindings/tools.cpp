@@ -12,9 +12,10 @@ namespace {
 
 py::object g_request_error;  // zaiproxy._core.RequestError, set at registration
 
-nlohmann::json json_from_py(const py::handle& value) {
+// Ordered, so that tool schemas and call arguments keep the client's key order upstream.
+nlohmann::ordered_json json_from_py(const py::handle& value) {
   const auto text = py::module_::import("json").attr("dumps")(value).cast<std::string>();
-  return nlohmann::json::parse(text);
+  return nlohmann::ordered_json::parse(text);
 }
 
 py::object json_to_py(const nlohmann::json& value) {
@@ -67,7 +68,7 @@ ToolOptions tool_options_from(Dialect dialect, const py::object& tools,
                               const std::optional<std::string>& trigger) {
   if (tools.is_none()) return ToolOptions{};
   // The same reader as for whole requests, so tools are checked the same way everywhere.
-  nlohmann::json request = {{"messages", nlohmann::json::array()},
+  nlohmann::ordered_json request = {{"messages", nlohmann::ordered_json::array()},
                             {"tools", json_from_py(tools)},
                             {"parallel_tool_calls", parallel_tool_calls}};
   if (!tool_choice.is_none()) request["tool_choice"] = json_from_py(tool_choice);
