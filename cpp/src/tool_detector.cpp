@@ -41,6 +41,11 @@ class ToolDetector::Impl {
 
   void feed(const ResponseEvent& event, ResponseSink& sink) {
     if (ended_) return;
+    if (event.kind == ResponseEvent::Kind::Text && state_ == State::Text && calls_emitted_ == 0 &&
+        !event.rendered_reasoning && scanner_.passes_through(event.text)) {
+      sink.on_event(event);  // the common case, first and without a copy or a new event
+      return;
+    }
     switch (event.kind) {
       case ResponseEvent::Kind::Text:
         if (event.rendered_reasoning) {

@@ -1,7 +1,5 @@
 #include "tool_trigger_scanner.hpp"
 
-#include "function_calls_parser.hpp"
-
 namespace zaiproxy::tool {
 namespace {
 
@@ -65,7 +63,7 @@ TriggerScanner::Result TriggerScanner::scan(std::string_view piece) {
     }
   }
   size_t hold = hold_start(text, tag_start);
-  held_.assign(text.substr(hold));
+  if (hold < text.size()) held_.assign(text.substr(hold));  // held_ is empty here
   return {text.substr(0, hold), {}, {}};
 }
 

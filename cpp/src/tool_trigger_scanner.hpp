@@ -3,8 +3,11 @@
 // Internal to the core.
 #pragma once
 
+#include <cstring>
 #include <string>
 #include <string_view>
+
+#include "function_calls_parser.hpp"
 
 namespace zaiproxy::tool {
 
@@ -23,6 +26,19 @@ class TriggerScanner {
   // blocks), or a proper prefix of `<think>` / `</think>`. Nothing is held once the trigger is
   // found. The views stay valid until the next call.
   Result scan(std::string_view piece);
+
+  // True when `piece` would come out of scan() unchanged and leave nothing held: nothing is held,
+  // it has no '<' and does not end in whitespace. Most answer pieces are like that; the caller
+  // then forwards them without building anything.
+  bool passes_through(std::string_view piece) const {
+    if (!held_.empty() || piece.empty() || is_ascii_space(piece.back())) return false;
+    // A token is a few bytes: a plain loop beats a call into memchr there.
+    if (piece.size() > 32) return std::memchr(piece.data(), '<', piece.size()) == nullptr;
+    for (char c : piece) {
+      if (c == '<') return false;
+    }
+    return true;
+  }
 
   // Text held back for the next piece; the caller emits it when the answer ends or is interrupted.
   std::string_view held() const { return held_; }
