@@ -93,6 +93,8 @@ def parse_openai_sse(data: bytes) -> Result:
     assert [f for f in frames if f[1] == "[DONE]"] == [("", "[DONE]")], "more than one [DONE]"
     ids, role_chunks, finish_chunks = set(), 0, 0
     tool_calls = OpenAiToolCalls()
+    content: list[str] = []  # joined at the end: += on an attribute is quadratic in CPython
+    reasoning: list[str] = []
     for _, payload in frames[:-1]:
         chunk = json.loads(payload)
         result.frames.append(chunk)
@@ -115,14 +117,15 @@ def parse_openai_sse(data: bytes) -> Result:
             for key in ("content", "reasoning_content"):
                 if key in delta:
                     assert delta[key], "empty text chunk"
-            result.content += delta.get("content", "")
-            result.reasoning += delta.get("reasoning_content", "")
+            content.append(delta.get("content", ""))
+            reasoning.append(delta.get("reasoning_content", ""))
             if "tool_calls" in delta:
                 tool_calls.add(delta["tool_calls"])
         if choice["finish_reason"] is not None:
             finish_chunks += 1
             result.finish_reason = choice["finish_reason"]
     assert len(ids) <= 1, f"chunk ids differ: {ids}"
+    result.content, result.reasoning = "".join(content), "".join(reasoning)
     assert finish_chunks == (0 if result.error else 1)
     result.tool_calls = tool_calls.result()
     return result
@@ -157,6 +160,8 @@ def parse_anthropic_sse(data: bytes) -> Result:
     open_block: tuple[int, str] | None = None
     next_index = 0
     tool_name, partial_json = "", ""  # of the open tool_use block
+    content: list[str] = []  # joined at the end: += on an attribute is quadratic in CPython
+    reasoning: list[str] = []
     for event, payload in frames:
         body = json.loads(payload)
         assert body["type"] == event, f"event {event} carries type {body['type']}"
@@ -177,13 +182,13 @@ def parse_anthropic_sse(data: bytes) -> Result:
             delta = body["delta"]
             if delta["type"] == "thinking_delta":
                 assert open_block[1] == "thinking"
-                result.reasoning += delta["thinking"]
+                reasoning.append(delta["thinking"])
             elif delta["type"] == "input_json_delta":
                 assert open_block[1] == "tool_use"
                 partial_json += delta["partial_json"]
             else:
                 assert delta["type"] == "text_delta" and open_block[1] == "text"
-                result.content += delta["text"]
+                content.append(delta["text"])
         elif event == "content_block_stop":
             assert open_block is not None and body["index"] == open_block[0]
             if open_block[1] == "tool_use":  # the SDKs keep input {} when no delta came
@@ -195,6 +200,7 @@ def parse_anthropic_sse(data: bytes) -> Result:
             result.finish_reason = {v: k for k, v in FINISH_TO_STOP.items()}[stop]
             u = body["usage"]
             result.usage = (u.get("input_tokens", 0), u["output_tokens"], None)
+    result.content, result.reasoning = "".join(content), "".join(reasoning)
     names = [e for e, _ in frames]
     if result.error is None:
         assert names[:2] == ["message_start", "ping"] and names[-1] == "message_stop"

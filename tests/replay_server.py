@@ -1,8 +1,9 @@
 """A loopback HTTP server that answers OpenAI and Anthropic requests by running an upstream
 response body through core.Pipeline, writing each piece of output as soon as it is ready.
 
-`upstream(request, dialect)` returns the chat.z.ai bytes to replay for a request. The request's
-tools, tool_choice and parallel_tool_calls configure the pipeline as the real server will.
+`upstream(request, dialect, messages)` returns the chat.z.ai bytes to replay for a request;
+`messages` is the conversation the upstream would receive (core.build_upstream_messages). The
+request's tools, tool_choice and parallel_tool_calls configure the pipeline as the server does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Callable
 
 from zaiproxy import core
 
-Upstream = Callable[[dict[str, Any], str], bytes]
+Upstream = Callable[[dict[str, Any], str, list[dict[str, Any]]], bytes]
 READ_SIZE = 37  # small, odd-sized upstream reads so events straddle them
 
 
@@ -46,6 +47,7 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
             dialect = "anthropic" if self.path == "/v1/messages" else "openai"
             streaming = bool(request.get("stream"))
             try:
+                messages = core.build_upstream_messages(request, dialect)["messages"]
                 pipeline = core.Pipeline(
                     output=f"{dialect}-{'sse' if streaming else 'json'}",
                     model=request["model"],
@@ -57,7 +59,7 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
             except core.RequestError as e:
                 self._send(400, "application/json", _error_body(dialect, str(e)))
                 return
-            stream = upstream(request, dialect)
+            stream = upstream(request, dialect, messages)
             if streaming:
                 self._send(200, "text/event-stream")
                 for start in range(0, len(stream), READ_SIZE):

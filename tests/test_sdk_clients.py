@@ -17,7 +17,7 @@ from replay_server import replay_server
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    with replay_server(lambda request, _: golden_bytes(request["messages"][-1]["content"])) as url:
+    with replay_server(lambda request, *_: golden_bytes(request["messages"][-1]["content"])) as url:
         yield url
 
 

@@ -43,15 +43,15 @@ ANTHROPIC_TOOLS = [
 ]
 
 
-def reply_with_call(prefix: str, calls: list[tuple[str, dict]]) -> bytes:
-    """What the model writes when it follows the tool prompt, cut into small deltas."""
+def reply_with_call(prefix: str, calls: list[tuple[str, dict]], delta_size: int = 7) -> bytes:
+    """What the model writes when it follows the tool prompt, cut into token-sized deltas."""
     text = prefix + "\n" + TRIGGER + "\n" + function_calls_block(calls)
-    return zai_answer_stream([text[i : i + 7] for i in range(0, len(text), 7)])
+    return zai_answer_stream([text[i : i + delta_size] for i in range(0, len(text), delta_size)])
 
 
-def scripted_upstream(request: dict[str, Any], _: str) -> bytes:
-    """The model: asks for the weather until it has a tool result, then answers."""
-    if "Tool execution result" in json.dumps(request["messages"], ensure_ascii=False):
+def scripted_upstream(_: dict[str, Any], __: str, messages: list[dict[str, Any]]) -> bytes:
+    """The model: asks for the weather until the conversation it sees has a tool result."""
+    if "<tool_result>" in messages[-1]["content"]:
         return zai_answer_stream(["It is ", "sunny in ", "Paris."])
     return reply_with_call("Let me check.", [("get_weather", {"city": "Paris"})])
 
@@ -170,7 +170,7 @@ def test_anthropic_conversation_gives_the_same_upstream_messages() -> None:
     [
         (lambda r: r["messages"][3].update(tool_call_id="call_9"), "tool_call_id"),
         (
-            lambda r: r["messages"][2]["tool_calls"][0]["function"].update(arguments="[1]"),
+            lambda r: r["messages"][1]["tool_calls"][0]["function"].update(arguments="[1]"),
             "arguments",
         ),
         (
@@ -271,7 +271,8 @@ A02 = reply_with_call("Let me check.", [("get_weather", {"city": "Paris"})])
 
 
 def run_pipeline(stream: bytes, output: str, read_size: int, **options: Any) -> Any:
-    pipeline = core.Pipeline(output=output, tools=OPENAI_TOOLS, **options)
+    tools = ANTHROPIC_TOOLS if output.startswith("anthropic") else OPENAI_TOOLS
+    pipeline = core.Pipeline(output=output, tools=tools, **options)
     out = b"".join(
         pipeline.feed(stream[i : i + read_size]) for i in range(0, len(stream), read_size)
     )
@@ -315,7 +316,7 @@ def test_tool_choice_none_turns_detection_off() -> None:
 
 
 def test_five_megabyte_argument_is_a_defined_result() -> None:
-    stream = reply_with_call("Big:", [("get_weather", {"city": "x" * (5 << 20)})])
+    stream = reply_with_call("Big:", [("get_weather", {"city": "x" * (5 << 20)})], 4096)
     result = run_pipeline(stream, "openai-sse", 65536)
     # Over the 1 MiB call limit the block is given back as text, nothing lost, no crash.
     assert result.tool_calls == [] and result.finish_reason == "stop"

@@ -41,10 +41,9 @@ py::dict error_to_py(const StreamError& error);
 ThinkMode think_mode_from(std::string_view name);
 OutputFormat output_format_from(std::string_view name);
 Dialect dialect_from(std::string_view name);
-// ToolOptions from an OpenAI or Anthropic `tools` list and `tool_choice` (None: no tools).
-ToolOptions tool_options_from(Dialect dialect, const py::object& tools,
-                              const py::object& tool_choice, bool parallel_tool_calls,
-                              const std::optional<std::string>& trigger);
+// ToolOptions from an OpenAI- or Anthropic-shaped `tools` list and `tool_choice` (None: no tools).
+ToolOptions tool_options_from(const py::object& tools, const py::object& tool_choice,
+                              bool parallel_tool_calls, const std::optional<std::string>& trigger);
 ResponseInfo response_info(std::string model, std::optional<std::string> id,
                            std::optional<int64_t> created, bool include_usage, int64_t input_tokens,
                            bool reasoning_field);

@@ -30,11 +30,7 @@ void register_pipeline(py::module_& m) {
              PipelineOptions options;
              options.upstream = upstream_from(upstream);
              options.output = output_format_from(output);
-             // Tools are read in the dialect of the client that receives the output.
-             const bool anthropic = options.output == OutputFormat::AnthropicSse ||
-                                    options.output == OutputFormat::AnthropicJson;
-             options.tools = tool_options_from(anthropic ? Dialect::Anthropic : Dialect::OpenAi,
-                                               tools, tool_choice, parallel_tool_calls, trigger);
+             options.tools = tool_options_from(tools, tool_choice, parallel_tool_calls, trigger);
              options.think.mode = think_mode_from(think);
              if (clock) options.think.clock = *clock;
              // message.reasoning_content exists only when reasoning has its own channel.

@@ -63,15 +63,19 @@ Dialect dialect_from(std::string_view name) {
                         "' (expected openai or anthropic)");
 }
 
-ToolOptions tool_options_from(Dialect dialect, const py::object& tools,
-                              const py::object& tool_choice, bool parallel_tool_calls,
-                              const std::optional<std::string>& trigger) {
+ToolOptions tool_options_from(const py::object& tools, const py::object& tool_choice,
+                              bool parallel_tool_calls, const std::optional<std::string>& trigger) {
   if (tools.is_none()) return ToolOptions{};
-  // The same reader as for whole requests, so tools are checked the same way everywhere.
   nlohmann::ordered_json request = {{"messages", nlohmann::ordered_json::array()},
-                            {"tools", json_from_py(tools)},
-                            {"parallel_tool_calls", parallel_tool_calls}};
+                                    {"tools", json_from_py(tools)},
+                                    {"parallel_tool_calls", parallel_tool_calls}};
   if (!tool_choice.is_none()) request["tool_choice"] = json_from_py(tool_choice);
+  // Either API's shape is accepted, told apart by the tools themselves: OpenAI tools are
+  // {"type": "function", "function": {…}}. The same readers as for whole requests check them.
+  const nlohmann::ordered_json& first =
+      request["tools"].empty() ? nlohmann::ordered_json::object() : request["tools"].front();
+  const Dialect dialect =
+      first.is_object() && first.contains("function") ? Dialect::OpenAi : Dialect::Anthropic;
   ToolLayerOptions layer;
   layer.trigger = trigger.value_or("");
   return build_upstream_conversation(request, dialect, layer).tools;

@@ -173,6 +173,7 @@ class Pipeline:
         input_tokens: int = 0,
         clock: Callable[[], float] | None = None,
         max_line_bytes: int = ...,
+        # OpenAI- or Anthropic-shaped tools; tool_choice in the same API's shape.
         tools: list[dict[str, Any]] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
         parallel_tool_calls: bool = True,
