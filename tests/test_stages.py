@@ -136,3 +136,20 @@ def test_pipeline_accepts_any_bytes_like() -> None:
     pipeline = core.Pipeline(output="openai-json")
     out = pipeline.feed(bytearray(stream[:10])) + pipeline.feed(memoryview(stream)[10:])
     assert parse_openai_json(out + pipeline.finish()).content == "你好！有什么可以帮你的吗？"
+
+
+def test_tool_detector_alone() -> None:
+    trigger = "<Function_AB1c_Start/>"
+    tools = [{"name": "w", "input_schema": {"type": "object"}}]  # Anthropic shape
+    detector = core.ToolDetector(tools, trigger=trigger)
+    block = (
+        "<function_calls>\n<function_call>\n<tool>w</tool>\n"
+        '<args_json><![CDATA[{"html":"1"}]]></args_json>\n</function_call>\n</function_calls>'
+    )
+    out = detector.feed(core.ResponseEvent("text", "Hi.\n" + trigger[:9]))
+    out += detector.feed(core.ResponseEvent("text", trigger[9:] + "\n" + block))
+    out += detector.feed(core.ResponseEvent("finish"))
+    assert [(e.kind, e.text) for e in out if e.kind == "text"] == [("text", "Hi.")]
+    calls = [(e.tool_name, e.tool_arguments) for e in out if e.kind == "tool_call"]
+    assert calls == [("w", '{"html":"1"}')]
+    assert out[-1].kind == "finish" and out[-1].finish_reason == "tool_calls"

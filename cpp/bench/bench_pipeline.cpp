@@ -11,6 +11,7 @@
 #include "zaiproxy/sign.hpp"
 #include "zaiproxy/sse_framer.hpp"
 #include "zaiproxy/think_layer.hpp"
+#include "zaiproxy/tools.hpp"
 #include "zaiproxy/zai_decoder.hpp"
 
 namespace zaiproxy::bench {
@@ -34,8 +35,16 @@ void feed_in_reads(const std::string& bytes, Feed&& feed) {
     feed(std::string_view(bytes).substr(at, kReadSize));
 }
 
+// Tools offered, as an agent's request does: the ToolDetector scans every answer text.
+ToolOptions weather_tool() {
+  ToolOptions tools;
+  tools.tools.push_back({"get_weather", "Current weather", R"({"type":"object"})"});
+  tools.trigger = "<Function_AB1c_Start/>";
+  return tools;
+}
+
 void run_pipeline(benchmark::State& state, const SyntheticStream& stream, OutputFormat output,
-                  ThinkMode mode) {
+                  ThinkMode mode, ToolOptions tools = {}) {
   std::string out;
   out.reserve(stream.bytes.size() * 3);
   const size_t allocations_before = allocations_so_far();
@@ -45,6 +54,7 @@ void run_pipeline(benchmark::State& state, const SyntheticStream& stream, Output
     options.think.mode = mode;
     options.response.model = "GLM-4.5";
     options.response.include_usage = true;
+    options.tools = tools;
     Pipeline pipeline(std::move(options));
     out.clear();
     feed_in_reads(stream.bytes, [&](std::string_view piece) { pipeline.feed(piece, out); });
@@ -64,6 +74,9 @@ void run_pipeline(benchmark::State& state, const SyntheticStream& stream, Output
 void BM_Pipeline_Answer_OpenAiSse(benchmark::State& state) {
   run_pipeline(state, answer_2000(), OutputFormat::OpenAiSse, ThinkMode::Reasoning);
 }
+void BM_Pipeline_Answer_OpenAiSse_ToolsOffered(benchmark::State& state) {
+  run_pipeline(state, answer_2000(), OutputFormat::OpenAiSse, ThinkMode::Reasoning, weather_tool());
+}
 void BM_Pipeline_Answer_AnthropicSse(benchmark::State& state) {
   run_pipeline(state, answer_2000(), OutputFormat::AnthropicSse, ThinkMode::Reasoning);
 }
@@ -80,6 +93,7 @@ void BM_Pipeline_Thinking_AnthropicSse(benchmark::State& state) {
   run_pipeline(state, thinking_1000_1000(), OutputFormat::AnthropicSse, ThinkMode::Reasoning);
 }
 BENCHMARK(BM_Pipeline_Answer_OpenAiSse);
+BENCHMARK(BM_Pipeline_Answer_OpenAiSse_ToolsOffered);
 BENCHMARK(BM_Pipeline_Answer_AnthropicSse);
 BENCHMARK(BM_Pipeline_Answer_OpenAiJson);
 BENCHMARK(BM_Pipeline_Thinking_OpenAiSse);

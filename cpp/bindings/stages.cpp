@@ -10,6 +10,7 @@
 #include "bindings.hpp"
 #include "zaiproxy/openai_chunk_decoder.hpp"
 #include "zaiproxy/sse_framer.hpp"
+#include "zaiproxy/tool_detector.hpp"
 #include "zaiproxy/zai_decoder.hpp"
 
 namespace zaiproxy::bindings {
@@ -377,6 +378,29 @@ void register_stages(py::module_& m) {
       .def("finish", [](ThinkLayer& layer) {
         ResponseCollector sink;
         layer.finish(sink);
+        return std::move(sink.events);
+      });
+
+  py::class_<ToolDetector>(m, "ToolDetector",
+                           "L3: emulated function calls in the answer text; native calls mapped.")
+      .def(py::init([](const py::object& tools, const py::object& tool_choice,
+                       bool parallel_tool_calls, const std::optional<std::string>& trigger) {
+             return ToolDetector(
+                 tool_options_from(tools, tool_choice, parallel_tool_calls, trigger));
+           }),
+           py::arg("tools"), py::arg("tool_choice") = py::none(),
+           py::arg("parallel_tool_calls") = true, py::arg("trigger") = py::none())
+      .def(
+          "feed",
+          [](ToolDetector& detector, const PyResponseEvent& event) {
+            ResponseCollector sink;
+            detector.feed(event.view(), sink);
+            return std::move(sink.events);
+          },
+          py::arg("event"))
+      .def("finish", [](ToolDetector& detector) {
+        ResponseCollector sink;
+        detector.finish(sink);
         return std::move(sink.events);
       });
 

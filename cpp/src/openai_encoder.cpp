@@ -72,17 +72,29 @@ void OpenAiEncoder::write_text_delta(const std::string& prefix, std::string_view
   out += kTextDeltaClose;
 }
 
+// Name first, then the arguments in a delta of their own (A4.3's alternative form): clients that
+// show a call as it starts get the name at once, and the SDKs' accumulators join both.
 void OpenAiEncoder::write_tool_call(std::string_view name, std::string_view arguments,
                                     std::string& out) {
   write_role_once(out);
+  const int64_t index = tool_calls_sent_++;
+  write_tool_call_chunk_start(index, out);
+  openai::append_tool_call_fields(out, random_id("call_"), name, "");
+  out += "}]";
+  out += kDeltaClose;
+  write_tool_call_chunk_start(index, out);
+  out += "\"function\":{\"arguments\":";
+  json::append_string(out, arguments);
+  out += "}}]";
+  out += kDeltaClose;
+}
+
+void OpenAiEncoder::write_tool_call_chunk_start(int64_t index, std::string& out) const {
   out += chunk_head_;
   out += kDeltaOpen;
   out += "\"tool_calls\":[{\"index\":";
-  json::append_int(out, tool_calls_sent_++);
+  json::append_int(out, index);
   out += ',';
-  openai::append_tool_call_fields(out, random_id("call_"), name, arguments);
-  out += "}]";
-  out += kDeltaClose;
 }
 
 void OpenAiEncoder::write_role_chunk(std::string& out) {

@@ -464,11 +464,13 @@ TEST(OpenAiEncoder, WritesTextAndTwoToolCallsExactly) {
   const std::string expected =
       kRoleChunk + chunk(R"("delta":{"content":"Checking."},"finish_reason":null)") +
       chunk(R"("delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function",)"
-            R"("function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},)"
-            R"("finish_reason":null)") +
+            R"("function":{"name":"get_weather","arguments":""}}]},"finish_reason":null)") +
+      chunk(R"("delta":{"tool_calls":[{"index":0,)"
+            R"("function":{"arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":null)") +
       chunk(R"("delta":{"tool_calls":[{"index":1,"id":"call_2","type":"function",)"
-            R"("function":{"name":"get_time",)"
-            R"("arguments":"{\"tz\":\"Europe/Paris\",\"h24\":true}"}}]},"finish_reason":null)") +
+            R"("function":{"name":"get_time","arguments":""}}]},"finish_reason":null)") +
+      chunk(R"("delta":{"tool_calls":[{"index":1,"function":)"
+            R"({"arguments":"{\"tz\":\"Europe/Paris\",\"h24\":true}"}}]},"finish_reason":null)") +
       chunk(R"("delta":{},"finish_reason":"tool_calls")") + std::string(kChunkHead) +
       R"("choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}})"
       "\n\n" +
@@ -485,14 +487,16 @@ TEST(OpenAiEncoder, ToolCallFirstIsPrecededByTheRoleChunkAndTextAfterItIsKept) {
   EXPECT_EQ(with_numbered_ids(out, "call_"),
             kRoleChunk +
                 chunk(R"("delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function",)"
-                      R"("function":{"name":"f","arguments":"{}"}}]},"finish_reason":null)") +
+                      R"("function":{"name":"f","arguments":""}}]},"finish_reason":null)") +
+                chunk(R"("delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]},)"
+                      R"("finish_reason":null)") +
                 chunk(R"("delta":{"content":"after"},"finish_reason":null)") +
                 chunk(R"("delta":{},"finish_reason":"stop")") + kDone);
 }
 
 TEST(OpenAiEncoder, WritesCjkArgumentsUnescaped) {
   const std::string out = openai_sse({tool_call("搜索", R"({"q":"你好，世界 😀","note":"a\"b"})")});
-  EXPECT_NE(out.find(R"("function":{"name":"搜索","arguments":"{\"q\":\"你好，世界 😀\",)"
+  EXPECT_NE(out.find(R"("function":{"arguments":"{\"q\":\"你好，世界 😀\",)"
                      R"(\"note\":\"a\\\"b\"}"})"),
             std::string::npos)
       << out;

@@ -35,6 +35,7 @@ class OpenAiEncoder final : public ResponseEncoder {
   void write_role_chunk(std::string& out);
   // The whole call in one chunk (A4.3 step 3), its index counting the calls of the response.
   void write_tool_call(std::string_view name, std::string_view arguments, std::string& out);
+  void write_tool_call_chunk_start(int64_t index, std::string& out) const;
   void write_finish(FinishReason reason, std::string& out);
   void write_error(const StreamError& error, std::string& out);
 
