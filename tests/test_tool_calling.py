@@ -200,16 +200,28 @@ def test_openai_streamed_tool_call_and_second_turn(base_url: str) -> None:
         )
     )
     content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    calls = [tc for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or []]
-    assert content == "Let me check."
-    assert [(tc.index, tc.function.name) for tc in calls] == [(0, "get_weather")]
-    assert json.loads(calls[0].function.arguments) == {"city": "Paris"}
-    assert calls[0].id.startswith("call_")
+    deltas = [tc for c in chunks if c.choices for tc in c.choices[0].delta.tool_calls or []]
+    # Name first, arguments in a later delta of the same index: accumulate as clients do.
+    assert [(d.index, d.function.name) for d in deltas if d.function.name] == [(0, "get_weather")]
+    call_id = next(d.id for d in deltas if d.id)
+    arguments = "".join(d.function.arguments or "" for d in deltas if d.index == 0)
+    assert json.loads(arguments) == {"city": "Paris"}
+    assert call_id.startswith("call_")
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
     messages += [
-        {"role": "assistant", "content": content, "tool_calls": [calls[0].model_dump()]},
-        {"role": "tool", "tool_call_id": calls[0].id, "content": "sunny, 21 °C"},
+        {
+            "role": "assistant",
+            "content": content,
+            "tool_calls": [
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": arguments},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": call_id, "content": "sunny, 21 °C"},
     ]
     answer = client.chat.completions.create(model="GLM-4.5", messages=messages, tools=OPENAI_TOOLS)
     assert answer.choices[0].message.content == "It is sunny in Paris."
