@@ -8,58 +8,22 @@
 #include <vector>
 
 #include "allocation_counter.hpp"
+#include "recorded_events.hpp"
 #include "streams.hpp"
 #include "zaiproxy/encoder.hpp"
 #include "zaiproxy/events.hpp"
-#include "zaiproxy/sse_framer.hpp"
 #include "zaiproxy/think_layer.hpp"
-#include "zaiproxy/zai_decoder.hpp"
 
 namespace zaiproxy::bench {
 namespace {
 
-// A SourceEvent that owns its text, so the decoder's output can be replayed.
-struct RecordedEvent {
-  SourceEvent event;
-  std::string text;
-  std::string finish_reason;
-};
-
-struct Recorder final : SourceSink {
-  std::vector<RecordedEvent> events;
-  void on_event(const SourceEvent& event) override {
-    events.push_back({event, std::string(event.text), std::string(event.finish_reason)});
-  }
-};
-
-struct Framed final : SseSink {
-  ZaiDecoder decoder;
-  Recorder recorder;
-  void on_event(const SseEvent& event) override { decoder.feed(event.data, recorder); }
-  void on_error(const StreamError&) override {}
-};
-
-std::vector<RecordedEvent> decode(const SyntheticStream& stream) {
-  SseFramer framer;
-  Framed framed;
-  framer.feed(stream.bytes, framed);
-  framer.finish(framed);
-  framed.decoder.finish(framed.recorder);
-  std::vector<RecordedEvent> events = std::move(framed.recorder.events);
-  for (RecordedEvent& recorded : events) {  // point the views at the copies
-    recorded.event.text = recorded.text;
-    recorded.event.finish_reason = recorded.finish_reason;
-  }
-  return events;
-}
-
 const std::vector<RecordedEvent>& answer_events() {
-  static const std::vector<RecordedEvent> events = decode(answer_stream(2000));
+  static const std::vector<RecordedEvent> events = record_decoded(answer_stream(2000));
   return events;
 }
 
 const std::vector<RecordedEvent>& thinking_events() {
-  static const std::vector<RecordedEvent> events = decode(thinking_stream(1000, 1000));
+  static const std::vector<RecordedEvent> events = record_decoded(thinking_stream(1000, 1000));
   return events;
 }
 

@@ -11,56 +11,14 @@
 #include <vector>
 
 #include "allocation_counter.hpp"
+#include "recorded_events.hpp"
 #include "streams.hpp"
 #include "zaiproxy/events.hpp"
-#include "zaiproxy/sse_framer.hpp"
 #include "zaiproxy/think_layer.hpp"
 #include "zaiproxy/tool_detector.hpp"
-#include "zaiproxy/zai_decoder.hpp"
 
 namespace zaiproxy::bench {
 namespace {
-
-// A SourceEvent that owns its text, so the decoder's output can be replayed.
-struct RecordedEvent {
-  SourceEvent event;
-  std::string text;
-  std::string finish_reason;
-};
-
-struct SourceRecorder final : SourceSink {
-  std::vector<RecordedEvent> events;
-  void on_event(const SourceEvent& event) override {
-    events.push_back({event, std::string(event.text), std::string(event.finish_reason)});
-  }
-};
-
-struct ToDecoder final : SseSink {
-  explicit ToDecoder(SourceSink& out) : out(out) {}
-  void on_event(const SseEvent& event) override { decoder.feed(event.data, out); }
-  void on_error(const StreamError&) override {}
-  ZaiDecoder decoder;
-  SourceSink& out;
-};
-
-std::vector<RecordedEvent> decode(const SyntheticStream& stream) {
-  SourceRecorder recorder;
-  ToDecoder decode(recorder);
-  SseFramer framer;
-  framer.feed(stream.bytes, decode);
-  framer.finish(decode);
-  decode.decoder.finish(recorder);
-  return std::move(recorder.events);
-}
-
-// Points the events' views at their own copies, once the vector no longer moves.
-std::vector<RecordedEvent> with_views(std::vector<RecordedEvent> events) {
-  for (RecordedEvent& recorded : events) {
-    recorded.event.text = recorded.text;
-    recorded.event.finish_reason = recorded.finish_reason;
-  }
-  return events;
-}
 
 const std::string kTrigger = "<Function_AB1c_Start/>";
 
@@ -79,20 +37,20 @@ std::vector<RecordedEvent> with_call_at_end(std::vector<RecordedEvent> events) {
   std::vector<RecordedEvent> pieces;
   for (size_t at = 0; at < call.size(); at += 6) {
     // Every multi-byte character of `call` sits inside one 6-byte piece.
-    pieces.push_back({answer, call.substr(at, 6), ""});
+    pieces.push_back({answer, call.substr(at, 6), "", "", ""});
   }
   events.insert(tail, pieces.begin(), pieces.end());
   return events;
 }
 
 const std::vector<RecordedEvent>& answer_without_call() {
-  static const std::vector<RecordedEvent> events = with_views(decode(answer_stream(2000)));
+  static const std::vector<RecordedEvent> events = record_decoded(answer_stream(2000));
   return events;
 }
 
 const std::vector<RecordedEvent>& answer_with_call() {
   static const std::vector<RecordedEvent> events =
-      with_views(with_call_at_end(decode(answer_stream(2000))));
+      point_views_at_copies(with_call_at_end(record_decoded(answer_stream(2000))));
   return events;
 }
 
