@@ -23,4 +23,12 @@ namespace zaiproxy::bench {
 
 size_t allocations_so_far() { return g_allocations.load(std::memory_order_relaxed); }
 
+void report_per_event(benchmark::State& state, size_t events, size_t allocations) {
+  const auto total = static_cast<double>(state.iterations()) * static_cast<double>(events);
+  state.SetItemsProcessed(static_cast<int64_t>(total));
+  state.counters["ns/event"] =
+      benchmark::Counter(total, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["allocs/event"] = static_cast<double>(allocations) / total;
+}
+
 }  // namespace zaiproxy::bench

@@ -40,14 +40,6 @@ struct ToEncoder final : ResponseSink {
   std::string& out;
 };
 
-void report(benchmark::State& state, size_t events, size_t allocations) {
-  const auto total = static_cast<double>(state.iterations() * events);
-  state.SetItemsProcessed(static_cast<int64_t>(total));
-  state.counters["ns/event"] =
-      benchmark::Counter(total, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-  state.counters["allocs/event"] = static_cast<double>(allocations) / total;
-}
-
 // One response through the think layer alone; the layer's construction is outside the count.
 void run_think_layer(benchmark::State& state, const std::vector<RecordedEvent>& events,
                      ThinkMode mode) {
@@ -63,7 +55,7 @@ void run_think_layer(benchmark::State& state, const std::vector<RecordedEvent>& 
     allocations += allocations_so_far() - before;
     benchmark::DoNotOptimize(sink.bytes);
   }
-  report(state, events.size(), allocations);
+  report_per_event(state, events.size(), allocations);
 }
 
 // One response through the think layer and an encoder, as the pipeline chains them.
@@ -89,7 +81,7 @@ void run_output(benchmark::State& state, const std::vector<RecordedEvent>& event
     allocations += allocations_so_far() - before;
     benchmark::DoNotOptimize(out.data());
   }
-  report(state, events.size(), allocations);
+  report_per_event(state, events.size(), allocations);
 }
 
 void BM_Stage_ThinkLayer_Answer(benchmark::State& state) {

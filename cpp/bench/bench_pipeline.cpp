@@ -61,14 +61,9 @@ void run_pipeline(benchmark::State& state, const SyntheticStream& stream, Output
     pipeline.finish(out);
     benchmark::DoNotOptimize(out.data());
   }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * stream.events));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * stream.bytes.size()));
-  state.counters["ns/event"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * stream.events),
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   // Includes building each Pipeline and growing its document: a few per response, none per event.
-  state.counters["allocs/event"] = static_cast<double>(allocations_so_far() - allocations_before) /
-                                   static_cast<double>(state.iterations() * stream.events);
+  report_per_event(state, stream.events, allocations_so_far() - allocations_before);
 }
 
 void BM_Pipeline_Answer_OpenAiSse(benchmark::State& state) {

@@ -70,14 +70,6 @@ ToolOptions tool_options() {
   return options;
 }
 
-void report(benchmark::State& state, size_t events, size_t allocations) {
-  const auto total = static_cast<double>(state.iterations() * events);
-  state.SetItemsProcessed(static_cast<int64_t>(total));
-  state.counters["ns/event"] =
-      benchmark::Counter(total, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-  state.counters["allocs/event"] = static_cast<double>(allocations) / total;
-}
-
 struct ToDetector final : ResponseSink {
   ToDetector(ToolDetector& detector, ResponseSink& out) : detector(detector), out(out) {}
   void on_event(const ResponseEvent& event) override { detector.feed(event, out); }
@@ -103,7 +95,7 @@ void run(benchmark::State& state, const std::vector<RecordedEvent>& events, bool
     calls = sink.calls;
     benchmark::DoNotOptimize(sink.bytes);
   }
-  report(state, events.size(), allocations);
+  report_per_event(state, events.size(), allocations);
   state.counters["calls/response"] = static_cast<double>(calls);  // 1 proves the call was found
 }
 
