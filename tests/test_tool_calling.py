@@ -190,6 +190,14 @@ def test_requests_the_client_must_fix(change: Any, param: str) -> None:
     assert param in caught.value.param
 
 
+@pytest.mark.parametrize("trigger", ["x", "/>", "<Function_AB 1_Start/>"])
+def test_a_malformed_trigger_is_refused(trigger: str) -> None:
+    with pytest.raises(ValueError, match="trigger"):
+        core.build_upstream_messages(conversation_openai(), trigger=trigger)
+    with pytest.raises(ValueError, match="trigger"):
+        core.Pipeline(tools=OPENAI_TOOLS, trigger=trigger)
+
+
 # ── response side, through the SDKs ──
 def test_openai_streamed_tool_call_and_second_turn(base_url: str) -> None:
     client = openai.OpenAI(base_url=f"{base_url}/v1", api_key="sk-test", max_retries=0)

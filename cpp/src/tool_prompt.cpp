@@ -2,6 +2,8 @@
 // conversation, then puts the tool prompt in front as the first system message.
 #include "zaiproxy/tool_prompt.hpp"
 
+#include <stdexcept>
+
 #include "tool_prompt_readers.hpp"
 #include "tool_prompt_writer.hpp"
 
@@ -139,6 +141,10 @@ UpstreamConversation build_upstream_conversation(const nlohmann::ordered_json& r
   if (!request.is_object()) throw RequestError("the request must be a JSON object");
   OfferedTools offered = read_options(request, dialect);
   std::string trigger = options.trigger.empty() ? process_trigger() : options.trigger;
+  // A malformed trigger would defuse the wrong text and never fire: a configuration error.
+  if (!is_valid_trigger(trigger))
+    throw std::invalid_argument("a trigger has the form <Function_[A-Za-z0-9]+_Start/>, not " +
+                                trigger);
 
   UpstreamConversation conversation;
   conversation.messages = read_messages(request, dialect, trigger, options);

@@ -17,7 +17,9 @@ bool is_ascii_alnum(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-bool is_trigger(std::string_view text) {
+}  // namespace
+
+bool is_valid_trigger(std::string_view text) {
   if (text.size() <= kTriggerHead.size() + kTriggerTail.size()) return false;
   if (text.substr(0, kTriggerHead.size()) != kTriggerHead) return false;
   if (text.substr(text.size() - kTriggerTail.size()) != kTriggerTail) return false;
@@ -28,6 +30,8 @@ bool is_trigger(std::string_view text) {
   }
   return true;
 }
+
+namespace {
 
 uint64_t random_seed() {
   std::random_device device;
@@ -73,7 +77,7 @@ const std::string& process_trigger() {
 }
 
 void set_process_trigger(std::string trigger) {
-  if (!is_trigger(trigger)) {
+  if (!is_valid_trigger(trigger)) {
     throw std::invalid_argument("a trigger has the form <Function_[A-Za-z0-9]+_Start/>, not " +
                                 trigger);
   }

@@ -107,6 +107,19 @@ TEST(ToolPrompt, ListsEachToolWithItsCompactSchemaAndRequiredArguments) {
   EXPECT_EQ(conversation.messages[1], message("user", "hi"));
 }
 
+TEST(ToolPrompt, RefusesAMalformedTrigger) {
+  // A trigger of another form would defuse the wrong text and could never fire.
+  for (const char* trigger :
+       {"x", "/>", "<Function__Start/>", "<Function_AB 1_Start/>", "<Function_AB1c_Start />"}) {
+    ToolLayerOptions options;
+    options.trigger = trigger;
+    EXPECT_THROW(openai(R"({"messages":[{"role":"user","content":"x />"}]})", options),
+                 std::invalid_argument)
+        << trigger;
+  }
+  EXPECT_TRUE(is_valid_trigger(kTrigger));
+}
+
 TEST(ToolPrompt, FillsTheToolOptions) {
   const ToolOptions tools =
       openai(R"({"messages":[],"parallel_tool_calls":false,)" + kTools + "}").tools;

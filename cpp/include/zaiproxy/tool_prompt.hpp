@@ -44,7 +44,8 @@ struct UpstreamConversation {
 };
 
 // Throws RequestError for what the client must fix (unknown tool_call_id, non-object arguments,
-// tool_choice naming a tool not offered, a malformed tool schema, …).
+// tool_choice naming a tool not offered, a malformed tool schema, …), and std::invalid_argument
+// for a trigger that is not of the form `<Function_[A-Za-z0-9]+_Start/>`.
 UpstreamConversation build_upstream_conversation(const nlohmann::json& request, Dialect dialect,
                                                  const ToolLayerOptions& options = {});
 // The same for a request parsed as ordered_json, so that tool schemas and call arguments reach

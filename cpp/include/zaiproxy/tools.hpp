@@ -38,6 +38,9 @@ struct ToolOptions {
 // random without one.
 std::string make_trigger(std::optional<uint64_t> seed = std::nullopt, int length = 4);
 
+// True for `<Function_[A-Za-z0-9]+_Start/>`, the only form the tool layer works with.
+bool is_valid_trigger(std::string_view trigger);
+
 // The trigger of this process, made on first use. One per process rather than per request, so the
 // system prompt stays identical and the upstream's prefix caching keeps working (A1.4 step 3).
 const std::string& process_trigger();
