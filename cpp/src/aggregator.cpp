@@ -117,10 +117,7 @@ void Aggregator::write_openai_tool_calls(std::string& out) const {
 
 void Aggregator::write_anthropic(std::string& out) const {
   const ResponseInfo& info = tracker_.info();
-  out += "{\"id\":";
-  json::append_string(out, info.id);
-  out += ",\"type\":\"message\",\"role\":\"assistant\",\"model\":";
-  json::append_string(out, info.model);
+  anthropic::append_message_head(out, info);
   out += ",\"content\":[";
   if (parts_.empty()) anthropic::append_content_block(out, ResponseEvent::Kind::Text, "");
   for (size_t i = 0; i < parts_.size(); ++i) {

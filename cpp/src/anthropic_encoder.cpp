@@ -39,10 +39,8 @@ void AnthropicEncoder::write_message_start_once(std::string& out) {
   if (message_started_) return;
   message_started_ = true;
   const ResponseInfo& info = tracker_.info();
-  out += "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":";
-  json::append_string(out, info.id);
-  out += ",\"type\":\"message\",\"role\":\"assistant\",\"model\":";
-  json::append_string(out, info.model);
+  out += "event: message_start\ndata: {\"type\":\"message_start\",\"message\":";
+  anthropic::append_message_head(out, info);
   out += ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":";
   anthropic::append_usage(out, info, Usage{});  // the estimate; the real counts come at the end
   out += "}}\n\n";

@@ -16,6 +16,13 @@ void append_content_block(std::string& out, ResponseEvent::Kind kind, std::strin
   out += '}';
 }
 
+void append_message_head(std::string& out, const ResponseInfo& info) {
+  out += "{\"id\":";
+  json::append_string(out, info.id);
+  out += ",\"type\":\"message\",\"role\":\"assistant\",\"model\":";
+  json::append_string(out, info.model);
+}
+
 void append_tool_use_block(std::string& out, std::string_view id, std::string_view name,
                            std::string_view input) {
   out += "{\"type\":\"tool_use\",\"id\":";

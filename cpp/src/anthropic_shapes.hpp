@@ -31,6 +31,10 @@ const char* stop_reason_name(FinishReason reason);
 // the request's estimate in `info`.
 void append_usage(std::string& out, const ResponseInfo& info, const Usage& usage);
 
+// `{"id":…,"type":"message","role":"assistant","model":…` — the head shared by message_start and
+// the non-streaming message; the caller writes the rest.
+void append_message_head(std::string& out, const ResponseInfo& info);
+
 // `{"type":"error","error":{"type":"api_error","message":M}}`.
 void append_error(std::string& out, const StreamError& error);
 
