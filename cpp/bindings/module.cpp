@@ -12,4 +12,5 @@ PYBIND11_MODULE(_core, m) {
   zaiproxy::bindings::register_stages(m);
   zaiproxy::bindings::register_pipeline(m);
   zaiproxy::bindings::register_tools(m);
+  zaiproxy::bindings::register_http(m);
 }

@@ -234,3 +234,20 @@ def validate_prompt_template(prompt_template: str) -> None: ...
 def make_trigger(seed: int | None = None, length: int = 4) -> str: ...
 def process_trigger() -> str: ...
 def set_process_trigger(trigger: str) -> None: ...
+
+class HttpRequest:
+    """One upstream HTTP request: method, URL, headers, body."""
+
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    def __init__(
+        self,
+        *,
+        method: str = "GET",
+        url: str,
+        headers: list[tuple[str, str]] = ...,
+        body: bytes | bytearray | memoryview | None = None,
+    ) -> None: ...
+    def header(self, name: str) -> str | None: ...
