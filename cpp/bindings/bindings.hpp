@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "zaiproxy/encoder.hpp"
+#include "zaiproxy/pipeline.hpp"
 #include "zaiproxy/think_layer.hpp"
 #include "zaiproxy/tools.hpp"
 
@@ -48,5 +49,12 @@ ToolOptions tool_options_from(const py::object& tools, const py::object& tool_ch
 ResponseInfo response_info(std::string model, std::optional<std::string> id,
                            std::optional<int64_t> created, bool include_usage, int64_t input_tokens,
                            bool reasoning_field);
+// The options behind PipelineOptions(...)/Pipeline(...): also used by request plans and the engine.
+PipelineOptions pipeline_options_from(std::string_view output, std::string_view think,
+                                      std::string model, bool include_usage,
+                                      std::string_view upstream, std::optional<std::string> id,
+                                      std::optional<int64_t> created, int64_t input_tokens,
+                                      std::optional<std::function<double()>> clock,
+                                      size_t max_line_bytes, ToolOptions tools);
 
 }  // namespace zaiproxy::bindings

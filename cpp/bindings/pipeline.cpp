@@ -18,35 +18,71 @@ Upstream upstream_from(std::string_view name) {
 
 }  // namespace
 
+// The keyword arguments of PipelineOptions(...) and Pipeline(...), in one place.
+#define PIPELINE_OPTION_ARGS                                                         \
+  py::kw_only(), py::arg("output") = "openai-sse", py::arg("think") = "reasoning",   \
+                 py::arg("model") = "GLM-4.5", py::arg("include_usage") = false,     \
+                 py::arg("upstream") = "zai", py::arg("id") = py::none(),            \
+                 py::arg("created") = py::none(), py::arg("input_tokens") = 0,       \
+                 py::arg("clock") = py::none(),                                      \
+                 py::arg("max_line_bytes") = SseFramerOptions{}.max_line_bytes,      \
+                 py::arg("tools") = py::none(), py::arg("tool_choice") = py::none(), \
+                 py::arg("parallel_tool_calls") = true, py::arg("trigger") = py::none()
+
+PipelineOptions pipeline_options_from(std::string_view output, std::string_view think,
+                                      std::string model, bool include_usage,
+                                      std::string_view upstream, std::optional<std::string> id,
+                                      std::optional<int64_t> created, int64_t input_tokens,
+                                      std::optional<std::function<double()>> clock,
+                                      size_t max_line_bytes, ToolOptions tools) {
+  PipelineOptions options;
+  options.upstream = upstream_from(upstream);
+  options.output = output_format_from(output);
+  options.tools = std::move(tools);
+  options.think.mode = think_mode_from(think);
+  if (clock) options.think.clock = *clock;
+  // message.reasoning_content exists only when reasoning has its own channel.
+  const bool reasoning_field = options.think.mode == ThinkMode::Reasoning;
+  options.response = response_info(std::move(model), std::move(id), created, include_usage,
+                                   input_tokens, reasoning_field);
+  options.framing.max_line_bytes = max_line_bytes;
+  return options;
+}
+
 void register_pipeline(py::module_& m) {
-  py::class_<Pipeline>(m, "Pipeline",
-                       "One response: upstream SSE bytes in, OpenAI or Anthropic bytes out.")
+  py::class_<PipelineOptions>(m, "PipelineOptions",
+                              "Everything that shapes one response; what a Pipeline is built from.")
       .def(py::init([](std::string_view output, std::string_view think, std::string model,
                        bool include_usage, std::string_view upstream, std::optional<std::string> id,
                        std::optional<int64_t> created, int64_t input_tokens,
                        std::optional<std::function<double()>> clock, size_t max_line_bytes,
                        const py::object& tools, const py::object& tool_choice,
                        bool parallel_tool_calls, const std::optional<std::string>& trigger) {
-             PipelineOptions options;
-             options.upstream = upstream_from(upstream);
-             options.output = output_format_from(output);
-             options.tools = tool_options_from(tools, tool_choice, parallel_tool_calls, trigger);
-             options.think.mode = think_mode_from(think);
-             if (clock) options.think.clock = *clock;
-             // message.reasoning_content exists only when reasoning has its own channel.
-             const bool reasoning_field = options.think.mode == ThinkMode::Reasoning;
-             options.response = response_info(std::move(model), std::move(id), created,
-                                              include_usage, input_tokens, reasoning_field);
-             options.framing.max_line_bytes = max_line_bytes;
-             return Pipeline(std::move(options));
+             return pipeline_options_from(
+                 output, think, std::move(model), include_usage, upstream, std::move(id), created,
+                 input_tokens, std::move(clock), max_line_bytes,
+                 tool_options_from(tools, tool_choice, parallel_tool_calls, trigger));
            }),
-           py::kw_only(), py::arg("output") = "openai-sse", py::arg("think") = "reasoning",
-           py::arg("model") = "GLM-4.5", py::arg("include_usage") = false,
-           py::arg("upstream") = "zai", py::arg("id") = py::none(), py::arg("created") = py::none(),
-           py::arg("input_tokens") = 0, py::arg("clock") = py::none(),
-           py::arg("max_line_bytes") = SseFramerOptions{}.max_line_bytes,
-           py::arg("tools") = py::none(), py::arg("tool_choice") = py::none(),
-           py::arg("parallel_tool_calls") = true, py::arg("trigger") = py::none())
+           PIPELINE_OPTION_ARGS)
+      .def_property_readonly("model", [](const PipelineOptions& o) { return o.response.model; })
+      .def_property_readonly("id", [](const PipelineOptions& o) { return o.response.id; });
+
+  py::class_<Pipeline>(m, "Pipeline",
+                       "One response: upstream SSE bytes in, OpenAI or Anthropic bytes out.")
+      .def(py::init([](const PipelineOptions& options) { return Pipeline(options); }),
+           py::arg("options"))
+      .def(py::init([](std::string_view output, std::string_view think, std::string model,
+                       bool include_usage, std::string_view upstream, std::optional<std::string> id,
+                       std::optional<int64_t> created, int64_t input_tokens,
+                       std::optional<std::function<double()>> clock, size_t max_line_bytes,
+                       const py::object& tools, const py::object& tool_choice,
+                       bool parallel_tool_calls, const std::optional<std::string>& trigger) {
+             return Pipeline(pipeline_options_from(
+                 output, think, std::move(model), include_usage, upstream, std::move(id), created,
+                 input_tokens, std::move(clock), max_line_bytes,
+                 tool_options_from(tools, tool_choice, parallel_tool_calls, trigger)));
+           }),
+           PIPELINE_OPTION_ARGS)
       .def(
           "feed",
           [](Pipeline& pipeline, const py::object& data) {

@@ -1,6 +1,6 @@
 """Stubs for the compiled module zaiproxy._core (hand-written; keep in step with cpp/bindings)."""
 
-from typing import Any, Callable, Literal, TypedDict
+from typing import Any, Callable, Literal, TypedDict, overload
 
 __version__: str
 DEFAULT_SIGNING_KEY: str
@@ -170,7 +170,37 @@ class Aggregator(_Encoder):
         reasoning_field: bool = True,
     ) -> None: ...
 
+class PipelineOptions:
+    """Everything that shapes one response; what a Pipeline is built from."""
+
+    def __init__(
+        self,
+        *,
+        output: OutputName = "openai-sse",
+        think: ThinkModeName = "reasoning",
+        model: str = "GLM-4.5",
+        include_usage: bool = False,
+        upstream: Literal["zai", "openai"] = "zai",
+        id: str | None = None,
+        created: int | None = None,
+        input_tokens: int = 0,
+        clock: Callable[[], float] | None = None,
+        max_line_bytes: int = ...,
+        # OpenAI- or Anthropic-shaped tools; tool_choice in the same API's shape.
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        parallel_tool_calls: bool = True,
+        trigger: str | None = None,
+    ) -> None: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+
 class Pipeline:
+    @overload
+    def __init__(self, options: PipelineOptions) -> None: ...
+    @overload
     def __init__(
         self,
         *,
