@@ -21,6 +21,7 @@ void register_stages(py::module_& m);
 void register_pipeline(py::module_& m);
 void register_tools(py::module_& m);
 void register_http(py::module_& m);
+void register_engine(py::module_& m);
 
 // A read-only view of any bytes-like object (bytes, bytearray, memoryview); `str` is refused so
 // that text never gets encoded implicitly.

@@ -34,7 +34,7 @@ py::dict error_to_py(const StreamError& error) {
   else
     d["code"] = error.code;
   d["message"] = error.message;
-  d["origin"] = error.origin == StreamError::Origin::Protocol ? "protocol" : "upstream";
+  d["origin"] = stream_error_origin_name(error.origin);
   d["http_status"] = error.http_status;
   return d;
 }

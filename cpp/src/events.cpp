@@ -16,4 +16,16 @@ const char* finish_reason_name(FinishReason reason) {
   return "stop";
 }
 
+const char* stream_error_origin_name(StreamError::Origin origin) {
+  switch (origin) {
+    case StreamError::Origin::Upstream:
+      return "upstream";
+    case StreamError::Origin::Protocol:
+      return "protocol";
+    case StreamError::Origin::Transport:
+      return "transport";
+  }
+  return "upstream";
+}
+
 }  // namespace zaiproxy

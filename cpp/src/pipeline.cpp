@@ -55,6 +55,18 @@ class Pipeline::Impl {
     finished_ = true;
   }
 
+  void fail(const StreamError& error, std::string& out) {
+    if (finished_) return;
+    SourceEvent failure;
+    failure.kind = SourceEvent::Kind::Error;
+    failure.error = &error;
+    out_ = &out;
+    think_.feed(failure, to_tools_);
+    out_ = nullptr;
+    finish(out);
+  }
+
+  bool finished() const { return finished_; }
   const ResponseInfo& info() const { return encoder_->info(); }
   const std::optional<StreamError>& error() const { return error_; }
   const Usage& usage() const { return usage_; }
@@ -141,6 +153,8 @@ Pipeline& Pipeline::operator=(Pipeline&&) noexcept = default;
 
 void Pipeline::feed(std::string_view bytes, std::string& out) { impl_->feed(bytes, out); }
 void Pipeline::finish(std::string& out) { impl_->finish(out); }
+void Pipeline::fail(const StreamError& error, std::string& out) { impl_->fail(error, out); }
+bool Pipeline::finished() const { return impl_->finished(); }
 const ResponseInfo& Pipeline::info() const { return impl_->info(); }
 const std::optional<StreamError>& Pipeline::error() const { return impl_->error(); }
 const Usage& Pipeline::usage() const { return impl_->usage(); }

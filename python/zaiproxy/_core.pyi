@@ -25,7 +25,7 @@ class UsageDict(TypedDict):
 class ErrorDict(TypedDict):
     code: int | str
     message: str
-    origin: Literal["upstream", "protocol"]
+    origin: Literal["upstream", "protocol", "transport"]
     http_status: int
 
 def sign(request_id: str, timestamp_ms: int, user_id: str, prompt: str, key: str = ...) -> str: ...
@@ -281,3 +281,65 @@ class HttpRequest:
         body: bytes | bytearray | memoryview | None = None,
     ) -> None: ...
     def header(self, name: str) -> str | None: ...
+
+class FailureDict(TypedDict):
+    kind: Literal["http", "in_stream", "connect", "timeout", "network", "cancelled"]
+    http_status: int
+    code: str
+    message: str
+    body: bytes
+
+class EngineStatsDict(TypedDict):
+    active: int
+    opened: int
+    completed: int
+    failed: int
+    cancelled: int
+    paused: int
+    bytes_received: int
+    bytes_delivered: int
+    cpu_seconds: float
+
+class Stream:
+    """One upstream request in flight; its output is taken in batches."""
+
+    @property
+    def id(self) -> int: ...
+    def take(self) -> tuple[bytes, bool]: ...
+    def wait(self, timeout: float) -> bool: ...
+    def cancel(self) -> None: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> list[tuple[str, str]]: ...
+    @property
+    def failure(self) -> FailureDict | None: ...
+    @property
+    def error(self) -> ErrorDict | None: ...
+    @property
+    def usage(self) -> UsageDict | None: ...
+    @property
+    def finish_reason(self) -> FinishReasonName | None: ...
+
+class Engine:
+    """The upstream engine: one libcurl thread for all requests of the process."""
+
+    def __init__(
+        self,
+        *,
+        stream_buffer_bytes: int = ...,
+        connect_timeout: float = 10.0,
+        first_byte_timeout: float = 90.0,
+        idle_timeout: float = 120.0,
+        proxy: str = "",
+        no_proxy: str = "",
+        verify_tls: bool = True,
+        ca_file: str = "",
+        receive_buffer_bytes: int = ...,
+    ) -> None: ...
+    def open(self, request: HttpRequest, pipeline: PipelineOptions | None = None) -> Stream: ...
+    @property
+    def ready_fd(self) -> int: ...
+    def take_ready(self) -> list[int]: ...
+    def stats(self) -> EngineStatsDict: ...
+    def stop(self) -> None: ...

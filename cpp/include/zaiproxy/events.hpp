@@ -28,6 +28,7 @@ struct StreamError {
   enum class Origin : uint8_t {
     Upstream,  // the upstream said so (in-stream `error` object)
     Protocol,  // the upstream's bytes could not be understood (bad JSON, oversized line, …)
+    Transport,  // the connection to the upstream failed mid-response (reset, timeout)
   };
   Origin origin = Origin::Upstream;
   std::string code;  // the upstream's code as text: "426", "FRONTEND_CAPTCHA_REQUIRED", …
@@ -35,6 +36,8 @@ struct StreamError {
   std::string message;          // human-readable; never contains a token
   int http_status = 502;        // suggested status for the client
 };
+
+const char* stream_error_origin_name(StreamError::Origin origin);  // "upstream", "protocol", …
 
 // ───── L0: SseFramer output ─────
 struct SseEvent {

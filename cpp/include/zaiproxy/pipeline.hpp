@@ -36,12 +36,17 @@ class Pipeline {
   void feed(std::string_view bytes, std::string& out);
   // Appends the closing output. Idempotent.
   void finish(std::string& out);
+  // Ends the response with `error` (the upstream connection broke): appends the API's error frame
+  // and the closing output. Does nothing once finished.
+  void fail(const StreamError& error, std::string& out);
 
   const ResponseInfo& info() const;
   // Set once the response failed (upstream error or undecodable stream).
   const std::optional<StreamError>& error() const;
   // Latest non-empty usage reported by the upstream.
   const Usage& usage() const;
+  // True once the response is over (finish() or fail()).
+  bool finished() const;
   // The finish reason once the response ended normally.
   std::optional<FinishReason> finish_reason() const;
 

@@ -1,0 +1,377 @@
+#include "zaiproxy/engine.hpp"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+#include "engine_channel.hpp"
+#include "transfer.hpp"
+#include "transfer_failure.hpp"
+
+namespace zaiproxy {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How often running transfers are checked against the first-byte and idle timeouts.
+constexpr std::chrono::milliseconds kSweepInterval{250};
+
+void init_curl_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+      throw std::runtime_error("curl_global_init failed");
+  });
+}
+
+}  // namespace
+
+// The engine thread. curl's socket interface drives the transfers from one epoll set, so a wake-up
+// costs work for the sockets that are ready only, however many streams are open; new work arrives
+// through the channel's wake fd, which is in the same epoll set.
+class Engine::Loop {
+ public:
+  explicit Loop(EngineOptions options)
+      : options_(std::move(options)), channel_(std::make_shared<EngineChannel>()) {
+    init_curl_once();
+  }
+
+  ~Loop() { stop(); }
+
+  std::shared_ptr<Stream> open(HttpRequest request, std::optional<PipelineOptions> pipeline) {
+    start_thread_once();
+    const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+    auto shared = std::make_shared<Stream::Shared>(channel_, id, options_.stream_buffer_bytes);
+    auto transfer =
+        std::make_unique<Transfer>(shared, std::move(request), std::move(pipeline), options_);
+    channel_->counters.opened.fetch_add(1, std::memory_order_relaxed);
+    channel_->counters.active.fetch_add(1, std::memory_order_relaxed);
+    EngineCommand start{EngineCommand::Kind::Start, id, std::move(transfer)};
+    if (!channel_->post(std::move(start))) {
+      channel_->counters.active.fetch_sub(1, std::memory_order_relaxed);
+      throw std::runtime_error("the engine is stopped");
+    }
+    return std::shared_ptr<Stream>(new Stream(id, std::move(shared)));
+  }
+
+  EngineChannel& channel() { return *channel_; }
+  const EngineOptions& options() const { return options_; }
+
+  double cpu_seconds() const {
+    std::lock_guard lock(thread_mutex_);
+    if (!thread_.joinable()) return final_cpu_seconds_;
+    clockid_t clock;
+    timespec used{};
+    if (pthread_getcpuclockid(native_thread_, &clock) != 0) return 0;
+    if (clock_gettime(clock, &used) != 0) return 0;
+    return static_cast<double>(used.tv_sec) + static_cast<double>(used.tv_nsec) / 1e9;
+  }
+
+  void stop() {
+    std::lock_guard lock(thread_mutex_);
+    stopped_ = true;
+    channel_->close();
+    if (!thread_.joinable()) return;
+    stopping_.store(true);
+    // The wake fd may already be drained: post cannot reach a closed channel, so signal the fd.
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t written = write(channel_->wake_fd(), &one, sizeof one);
+    thread_.join();
+  }
+
+ private:
+  void start_thread_once() {
+    std::lock_guard lock(thread_mutex_);
+    if (stopped_) throw std::runtime_error("the engine is stopped");
+    if (thread_.joinable()) return;
+    multi_ = curl_multi_init();
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (!multi_ || epoll_fd_ < 0) throw std::runtime_error("cannot set up the engine");
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Loop::on_socket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Loop::on_timer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    watch(channel_->wake_fd(), EPOLLIN);
+    thread_ = std::thread([this] { run(); });
+    native_thread_ = thread_.native_handle();
+  }
+
+  void run() {
+    epoll_event events[256];
+    Clock::time_point next_sweep = Clock::now() + kSweepInterval;
+    while (!stopping_.load(std::memory_order_relaxed)) {
+      const int ready = epoll_wait(epoll_fd_, events, 256, wait_ms(next_sweep));
+      for (int i = 0; i < ready; ++i) {
+        const int fd = events[i].data.fd;
+        if (fd == channel_->wake_fd()) {
+          run_commands();
+          continue;
+        }
+        int action = 0;
+        if (events[i].events & (EPOLLIN | EPOLLHUP)) action |= CURL_CSELECT_IN;
+        if (events[i].events & EPOLLOUT) action |= CURL_CSELECT_OUT;
+        if (events[i].events & EPOLLERR) action |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(multi_, fd, action, &running_);
+      }
+      const Clock::time_point now = Clock::now();
+      if (timer_ && *timer_ <= now) {
+        timer_.reset();
+        curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running_);
+      }
+      collect_finished();
+      if (now >= next_sweep) {
+        sweep(now);
+        next_sweep = now + kSweepInterval;
+      }
+    }
+    shut_down();
+  }
+
+  int wait_ms(Clock::time_point next_sweep) const {
+    Clock::time_point until = next_sweep;
+    if (timer_ && *timer_ < until) until = *timer_;
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    return left <= 0 ? 0 : static_cast<int>(left) + 1;  // +1: never wake just before the deadline
+  }
+
+  void run_commands() {
+    for (EngineCommand& command : channel_->take_commands()) {
+      switch (command.kind) {
+        case EngineCommand::Kind::Start:
+          start(std::move(command.transfer));
+          break;
+        case EngineCommand::Kind::Resume:
+          if (auto it = transfers_.find(command.stream_id); it != transfers_.end())
+            it->second->resume(Clock::now());
+          break;
+        case EngineCommand::Kind::Cancel:
+          if (auto it = transfers_.find(command.stream_id); it != transfers_.end())
+            finish(it, transfer_failure::cancelled("cancelled"));
+          break;
+      }
+    }
+  }
+
+  void start(std::unique_ptr<Transfer> transfer) {
+    Transfer& started = *transfer;
+    started.started(Clock::now());
+    const CURLMcode added = curl_multi_add_handle(multi_, started.easy());
+    if (added != CURLM_OK) {
+      TransferFailure failure = transfer_failure::from_curl(CURLE_FAILED_INIT, "");
+      failure.message += std::string(" (") + curl_multi_strerror(added) + ")";
+      started.aborted(failure);
+      return;
+    }
+    transfers_.emplace(started.id(), std::move(transfer));
+  }
+
+  using TransferMap = std::unordered_map<uint64_t, std::unique_ptr<Transfer>>;
+
+  // Ends a transfer the engine stops itself.
+  void finish(TransferMap::iterator it, const TransferFailure& failure) {
+    curl_multi_remove_handle(multi_, it->second->easy());
+    it->second->aborted(failure);
+    transfers_.erase(it);
+  }
+
+  void collect_finished() {
+    int left = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      void* owner = nullptr;
+      curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &owner);
+      Transfer* transfer = static_cast<Transfer*>(owner);
+      const CURLcode result = message->data.result;
+      curl_multi_remove_handle(multi_, transfer->easy());
+      transfer->completed(result);
+      transfers_.erase(transfer->id());
+    }
+  }
+
+  void sweep(Clock::time_point now) {
+    for (auto it = transfers_.begin(); it != transfers_.end();) {
+      auto current = it++;
+      if (auto failure = current->second->overdue(now)) finish(current, *failure);
+    }
+  }
+
+  void shut_down() {
+    while (!transfers_.empty()) finish(transfers_.begin(), transfer_failure::cancelled("stopped"));
+    for (EngineCommand& command : channel_->take_commands()) {
+      if (command.transfer) command.transfer->abandon();
+    }
+    {
+      // cpu_seconds() holds thread_mutex_ only when not stopping; the value is read here, on the
+      // thread itself, for after the join.
+      timespec used{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &used);
+      final_cpu_seconds_ =
+          static_cast<double>(used.tv_sec) + static_cast<double>(used.tv_nsec) / 1e9;
+    }
+    curl_multi_cleanup(multi_);
+    multi_ = nullptr;
+    close(epoll_fd_);
+    epoll_fd_ = -1;
+  }
+
+  void watch(int fd, uint32_t events) {
+    epoll_event event{};
+    event.events = events;
+    event.data.fd = fd;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) != 0 && errno == ENOENT)
+      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
+  }
+
+  static int on_socket(CURL*, curl_socket_t fd, int what, void* self, void*) {
+    Loop& loop = *static_cast<Loop*>(self);
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(loop.epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      return 0;
+    }
+    uint32_t events = 0;
+    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) events |= EPOLLIN;
+    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) events |= EPOLLOUT;
+    loop.watch(fd, events);
+    return 0;
+  }
+
+  static int on_timer(CURLM*, long timeout_ms, void* self) {
+    Loop& loop = *static_cast<Loop*>(self);
+    if (timeout_ms < 0) {
+      loop.timer_.reset();
+    } else {
+      loop.timer_ = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    }
+    return 0;
+  }
+
+  const EngineOptions options_;
+  const std::shared_ptr<EngineChannel> channel_;
+  std::atomic<uint64_t> next_id_{1};
+
+  mutable std::mutex thread_mutex_;
+  std::thread thread_;
+  pthread_t native_thread_{};
+  bool stopped_ = false;
+  std::atomic<bool> stopping_{false};
+  double final_cpu_seconds_ = 0;
+
+  // Engine thread only.
+  CURLM* multi_ = nullptr;
+  int epoll_fd_ = -1;
+  int running_ = 0;
+  std::optional<Clock::time_point> timer_;
+  TransferMap transfers_;
+};
+
+Stream::Stream(uint64_t id, std::shared_ptr<Shared> shared) : id_(id), shared_(std::move(shared)) {}
+
+Stream::~Stream() { cancel(); }
+
+bool Stream::take(std::string& out) {
+  bool resume = false;
+  bool over;
+  {
+    std::lock_guard lock(shared_->mutex);
+    if (out.empty()) {
+      out.swap(shared_->ready);
+    } else {
+      out.append(shared_->ready);
+      shared_->ready.clear();
+    }
+    shared_->notified = false;
+    if (shared_->paused) {
+      shared_->paused = false;
+      resume = !shared_->ended;
+    }
+    over = shared_->ended;
+  }
+  if (resume) shared_->channel->post({EngineCommand::Kind::Resume, id_, nullptr});
+  return over;
+}
+
+bool Stream::wait(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(shared_->mutex);
+  return shared_->changed.wait_for(lock, timeout,
+                                   [&] { return shared_->ended || !shared_->ready.empty(); });
+}
+
+void Stream::cancel() {
+  {
+    std::lock_guard lock(shared_->mutex);
+    if (shared_->ended) return;
+  }
+  if (shared_->cancel_requested.exchange(true)) return;
+  shared_->channel->post({EngineCommand::Kind::Cancel, id_, nullptr});
+}
+
+int Stream::status() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->status;
+}
+
+std::vector<std::pair<std::string, std::string>> Stream::response_headers() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->headers;
+}
+
+std::optional<TransferFailure> Stream::failure() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->failure;
+}
+
+std::optional<StreamError> Stream::error() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->error;
+}
+
+Usage Stream::usage() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->usage;
+}
+
+std::optional<FinishReason> Stream::finish_reason() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->finish_reason;
+}
+
+Engine::Engine(EngineOptions options) : loop_(std::make_unique<Loop>(std::move(options))) {}
+Engine::~Engine() = default;
+
+std::shared_ptr<Stream> Engine::open(HttpRequest request, std::optional<PipelineOptions> pipeline) {
+  return loop_->open(std::move(request), std::move(pipeline));
+}
+
+int Engine::ready_fd() const { return loop_->channel().ready_fd(); }
+std::vector<uint64_t> Engine::take_ready() { return loop_->channel().take_ready(); }
+const EngineOptions& Engine::options() const { return loop_->options(); }
+void Engine::stop() { loop_->stop(); }
+
+EngineStats Engine::stats() const {
+  const EngineCounters& c = loop_->channel().counters;
+  EngineStats stats;
+  stats.active = c.active.load();
+  stats.opened = c.opened.load();
+  stats.completed = c.completed.load();
+  stats.failed = c.failed.load();
+  stats.cancelled = c.cancelled.load();
+  stats.paused = c.paused.load();
+  stats.bytes_received = c.bytes_received.load();
+  stats.bytes_delivered = c.bytes_delivered.load();
+  stats.cpu_seconds = loop_->cpu_seconds();
+  return stats;
+}
+
+}  // namespace zaiproxy

@@ -1,0 +1,238 @@
+#include "transfer.hpp"
+
+#include <strings.h>
+
+#include <stdexcept>
+
+#include "transfer_failure.hpp"
+
+namespace zaiproxy {
+
+namespace {
+
+// An error body is for the message only: a WAF page or a JSON detail fits well within this.
+constexpr size_t kMaxErrorBody = 64 * 1024;
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() &&
+         (text.back() == '\r' || text.back() == '\n' || text.back() == ' ' || text.back() == '\t'))
+    text.remove_suffix(1);
+  return text;
+}
+
+void check(CURLcode code, const char* what) {
+  if (code != CURLE_OK)
+    throw std::runtime_error(std::string("curl_easy_setopt(") + what +
+                             "): " + curl_easy_strerror(code));
+}
+
+}  // namespace
+
+Transfer::Transfer(std::shared_ptr<Stream::Shared> stream, HttpRequest request,
+                   std::optional<PipelineOptions> pipeline, const EngineOptions& options)
+    : stream_(std::move(stream)), request_(std::move(request)), options_(options) {
+  if (pipeline) pipeline_.emplace(std::move(*pipeline));
+  easy_ = curl_easy_init();
+  if (!easy_) throw std::runtime_error("curl_easy_init failed");
+  auto set = [this](CURLoption option, auto value, const char* what) {
+    check(curl_easy_setopt(easy_, option, value), what);
+  };
+  set(CURLOPT_URL, request_.url.c_str(), "URL");
+  set(CURLOPT_PRIVATE, static_cast<void*>(this), "PRIVATE");
+  set(CURLOPT_NOSIGNAL, 1L, "NOSIGNAL");
+  set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS), "HTTP_VERSION");
+  set(CURLOPT_PIPEWAIT, 1L, "PIPEWAIT");  // prefer a new HTTP/2 stream to a new connection
+  set(CURLOPT_TCP_KEEPALIVE, 1L, "TCP_KEEPALIVE");
+  set(CURLOPT_ACCEPT_ENCODING, "", "ACCEPT_ENCODING");
+  set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()),
+      "CONNECTTIMEOUT_MS");
+  set(CURLOPT_BUFFERSIZE, options_.receive_buffer_bytes, "BUFFERSIZE");
+  set(CURLOPT_ERRORBUFFER, curl_error_, "ERRORBUFFER");
+  set(CURLOPT_HEADERFUNCTION, &Transfer::on_header, "HEADERFUNCTION");
+  set(CURLOPT_HEADERDATA, static_cast<void*>(this), "HEADERDATA");
+  set(CURLOPT_WRITEFUNCTION, &Transfer::on_body, "WRITEFUNCTION");
+  set(CURLOPT_WRITEDATA, static_cast<void*>(this), "WRITEDATA");
+  if (!options_.proxy.empty()) set(CURLOPT_PROXY, options_.proxy.c_str(), "PROXY");
+  if (!options_.no_proxy.empty()) set(CURLOPT_NOPROXY, options_.no_proxy.c_str(), "NOPROXY");
+  if (!options_.verify_tls) {
+    set(CURLOPT_SSL_VERIFYPEER, 0L, "SSL_VERIFYPEER");
+    set(CURLOPT_SSL_VERIFYHOST, 0L, "SSL_VERIFYHOST");
+  }
+  if (!options_.ca_file.empty()) set(CURLOPT_CAINFO, options_.ca_file.c_str(), "CAINFO");
+
+  if (request_.method == "GET") {
+    set(CURLOPT_HTTPGET, 1L, "HTTPGET");
+  } else {
+    if (request_.method != "POST") set(CURLOPT_CUSTOMREQUEST, request_.method.c_str(), "METHOD");
+    if (request_.method == "POST" || !request_.body.empty()) {
+      set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request_.body.size()),
+          "POSTFIELDSIZE");
+      set(CURLOPT_POSTFIELDS, request_.body.data(), "POSTFIELDS");
+    }
+  }
+  for (const auto& [name, value] : request_.headers) {
+    header_list_ = curl_slist_append(header_list_, (name + ": " + value).c_str());
+  }
+  // No `Expect: 100-continue` round trip before a body: chat.z.ai never asks for one.
+  header_list_ = curl_slist_append(header_list_, "Expect:");
+  set(CURLOPT_HTTPHEADER, header_list_, "HTTPHEADER");
+}
+
+Transfer::~Transfer() {
+  curl_easy_cleanup(easy_);
+  curl_slist_free_all(header_list_);
+}
+
+void Transfer::started(Clock::time_point now) {
+  started_at_ = now;
+  last_activity_ = now;
+}
+
+void Transfer::resume(Clock::time_point now) {
+  if (!paused_) return;
+  paused_ = false;
+  last_activity_ = now;
+  curl_easy_pause(easy_, CURLPAUSE_CONT);  // may deliver the held-back data right away
+}
+
+size_t Transfer::on_header(char* data, size_t size, size_t count, void* self) {
+  return static_cast<Transfer*>(self)->header(std::string_view(data, size * count));
+}
+
+size_t Transfer::on_body(char* data, size_t size, size_t count, void* self) {
+  return static_cast<Transfer*>(self)->body(std::string_view(data, size * count));
+}
+
+size_t Transfer::header(std::string_view line) {
+  got_first_byte_ = true;
+  last_activity_ = Clock::now();
+  if (line.rfind("HTTP/", 0) == 0) {  // a new response (after a 1xx, the final one)
+    response_headers_.clear();
+    status_ = 0;
+    return line.size();
+  }
+  const std::string_view content = trim(line);
+  if (content.empty()) {
+    long code = 0;
+    curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &code);
+    status_ = static_cast<int>(code);
+    if (status_ >= 200) stream_->set_headers(status_, response_headers_);
+    return line.size();
+  }
+  const size_t colon = content.find(':');
+  if (colon != std::string_view::npos) {
+    response_headers_.emplace_back(std::string(trim(content.substr(0, colon))),
+                                   std::string(trim(content.substr(colon + 1))));
+  }
+  return line.size();
+}
+
+size_t Transfer::body(std::string_view bytes) {
+  // Returning less than given makes curl stop with CURLE_WRITE_ERROR; completed() then sees the
+  // cancellation.
+  if (stream_->cancel_requested.load(std::memory_order_relaxed)) return 0;
+  last_activity_ = Clock::now();
+  if (pipeline_ && !is_success()) {
+    error_body_.append(
+        bytes.substr(0, kMaxErrorBody - std::min(kMaxErrorBody, error_body_.size())));
+    return bytes.size();
+  }
+  // Curl keeps the bytes of a paused write and hands them over again on resume.
+  if ((released_ || !pipeline_) && stream_->pause_if_full()) {
+    paused_ = true;
+    stream_->channel->counters.paused.fetch_add(1, std::memory_order_relaxed);
+    return CURL_WRITEFUNC_PAUSE;
+  }
+  stream_->channel->counters.bytes_received.fetch_add(bytes.size(), std::memory_order_relaxed);
+  if (pipeline_) {
+    pipeline_->feed(bytes, output_);
+  } else {
+    output_.append(bytes);
+  }
+  deliver();
+  return bytes.size();
+}
+
+void Transfer::deliver() {
+  // Until the response shows content, an error in it can still become an HTTP error or a retry:
+  // nothing reaches the reader yet.
+  if (pipeline_ && !released_) {
+    if (pipeline_->error() || output_.empty()) return;
+    released_ = true;
+  }
+  if (output_.empty()) return;
+  stream_->channel->counters.bytes_delivered.fetch_add(output_.size(), std::memory_order_relaxed);
+  stream_->publish(output_, false);
+}
+
+void Transfer::completed(CURLcode result) {
+  if (ended_) return;
+  if (stream_->cancel_requested.load()) return end_with(transfer_failure::cancelled("cancelled"));
+  if (result != CURLE_OK) return end_with(transfer_failure::from_curl(result, curl_error_));
+  if (pipeline_ && !is_success())
+    return end_with(transfer_failure::from_http(status_, error_body_));
+  if (pipeline_) pipeline_->finish(output_);
+  end_with(std::nullopt);
+}
+
+void Transfer::aborted(const TransferFailure& failure) {
+  if (!ended_) end_with(failure);
+}
+
+void Transfer::abandon() { aborted(transfer_failure::cancelled("the engine stopped")); }
+
+std::optional<TransferFailure> Transfer::overdue(Clock::time_point now) const {
+  if (paused_ || ended_) return std::nullopt;
+  if (!got_first_byte_) {
+    if (now - started_at_ > options_.first_byte_timeout)
+      return transfer_failure::timeout("first byte", options_.first_byte_timeout);
+  } else if (now - last_activity_ > options_.idle_timeout) {
+    return transfer_failure::timeout("idle", options_.idle_timeout);
+  }
+  return std::nullopt;
+}
+
+void Transfer::end_with(std::optional<TransferFailure> failure) {
+  ended_ = true;
+  const bool cancelled = failure && failure->kind == TransferFailure::Kind::Cancelled;
+  if (pipeline_) {
+    if (failure && released_ && !cancelled) {
+      // The reader already has part of the response: the failure ends it in-band.
+      StreamError error;
+      error.origin = StreamError::Origin::Transport;
+      error.code = failure->code;
+      error.message = failure->message;
+      error.http_status = failure->http_status;
+      pipeline_->fail(error, output_);
+      failure.reset();
+    } else if (!failure && !released_ && pipeline_->error()) {
+      failure = transfer_failure::from_stream(*pipeline_->error());
+    }
+    if (failure) output_.clear();  // held-back output of a response that never started
+  }
+  if (cancelled) output_.clear();
+
+  EngineCounters& counters = stream_->channel->counters;
+  if (cancelled) {
+    counters.cancelled.fetch_add(1, std::memory_order_relaxed);
+  } else if (failure) {
+    counters.failed.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    counters.completed.fetch_add(1, std::memory_order_relaxed);
+  }
+  counters.active.fetch_sub(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(stream_->mutex);
+    stream_->failure = std::move(failure);
+    if (pipeline_) {
+      stream_->error = pipeline_->error();
+      stream_->usage = pipeline_->usage();
+      stream_->finish_reason = pipeline_->finish_reason();
+    }
+  }
+  counters.bytes_delivered.fetch_add(output_.size(), std::memory_order_relaxed);
+  stream_->publish(output_, true);
+}
+
+}  // namespace zaiproxy
