@@ -692,3 +692,8 @@ def test_python_m_serves_the_landing_page() -> None:
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+def test_the_pytest_fixture_is_a_running_mock(mock_upstream: MockUpstream) -> None:
+    assert call(mock_upstream, "GET", "/").status == 200
+    assert mock_upstream.requests[0].path == "/"
