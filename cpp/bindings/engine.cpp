@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
+#include "transfer_failure.hpp"
 
 namespace zaiproxy::bindings {
 
@@ -40,6 +41,14 @@ py::dict stats_to_py(const EngineStats& stats) {
 }  // namespace
 
 void register_engine(py::module_& m) {
+  m.def(
+      "http_failure",
+      [](int status, const py::object& body) {
+        return failure_to_py(transfer_failure::from_http(status, ByteView(body).view()));
+      },
+      py::arg("status"), py::arg("body"),
+      "What the engine reports for a non-2xx response: kind, status, code, message with the "
+      "profile setting to update, body.");
   py::class_<Stream, std::shared_ptr<Stream>>(
       m, "Stream", "One upstream request in flight; its output is taken in batches.")
       .def_property_readonly("id", &Stream::id)
