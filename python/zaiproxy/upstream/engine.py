@@ -117,12 +117,22 @@ class UpstreamEngine:
         *,
         timeout: float | None = None,
     ) -> Iterator[bytes]:
-        """The blocking variant of ``stream`` for scripts and notebooks: yields output batches."""
+        """The blocking variant of ``stream`` for scripts and notebooks: yields output batches.
+        ``timeout`` bounds each wait for more output."""
         handle = self._core_engine().open(request, pipeline)
+        yield from self._drain_sync(handle, timeout)
+
+    def fetch_sync(self, request: core.HttpRequest, *, timeout: float | None = None) -> Response:
+        handle = self._core_engine().open(request, None)
+        body = b"".join(self._drain_sync(handle, timeout))
+        return Response(handle.status, handle.headers, body)
+
+    @staticmethod
+    def _drain_sync(handle: core.Stream, timeout: float | None) -> Iterator[bytes]:
         done = False
         try:
             while not done:
-                if not handle.wait(timeout if timeout is not None else 3600.0):
+                if not handle.wait(3600.0 if timeout is None else timeout):
                     raise UpstreamTimeout(
                         "no upstream output in time", kind="timeout", status=504, code="timeout"
                     )
@@ -134,25 +144,6 @@ class UpstreamEngine:
         finally:
             if not done:
                 handle.cancel()
-
-    def fetch_sync(self, request: core.HttpRequest, *, timeout: float | None = None) -> Response:
-        handle = self._core_engine().open(request, None)
-        chunks: list[bytes] = []
-        done = False
-        try:
-            while not done:
-                if not handle.wait(timeout if timeout is not None else 3600.0):
-                    raise UpstreamTimeout(
-                        "no upstream response in time", kind="timeout", status=504, code="timeout"
-                    )
-                data, done = handle.take()
-                chunks.append(data)
-        finally:
-            if not done:
-                handle.cancel()
-        if handle.failure is not None:
-            raise UpstreamError.from_failure(handle.failure)
-        return Response(handle.status, handle.headers, b"".join(chunks))
 
     def stats(self) -> dict[str, float]:
         engine = self._core
