@@ -52,8 +52,8 @@ class Engine::Loop {
     start_thread_once();
     const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
     auto shared = std::make_shared<Stream::Shared>(channel_, id, options_.stream_buffer_bytes);
-    auto transfer =
-        std::make_unique<Transfer>(shared, std::move(request), std::move(pipeline), options_);
+    auto transfer = std::make_unique<Transfer>(shared, std::move(request), std::move(pipeline),
+                                               options_, pending_delivery_);
     channel_->counters.opened.fetch_add(1, std::memory_order_relaxed);
     channel_->counters.active.fetch_add(1, std::memory_order_relaxed);
     EngineCommand start{EngineCommand::Kind::Start, id, std::move(transfer)};
@@ -123,11 +123,13 @@ class Engine::Loop {
         if (events[i].events & EPOLLOUT) action |= CURL_CSELECT_OUT;
         if (events[i].events & EPOLLERR) action |= CURL_CSELECT_ERR;
         curl_multi_socket_action(multi_, fd, action, &running_);
+        deliver_pending();
       }
       const Clock::time_point now = Clock::now();
       if (timer_ && *timer_ <= now) {
         timer_.reset();
         curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running_);
+        deliver_pending();
       }
       collect_finished();
       if (now >= next_sweep) {
@@ -146,6 +148,14 @@ class Engine::Loop {
     return left <= 0 ? 0 : static_cast<int>(left) + 1;  // +1: never wake just before the deadline
   }
 
+  // Hands each transfer's output of the last socket read to its reader in one piece.
+  void deliver_pending() {
+    for (uint64_t id : pending_delivery_) {
+      if (auto it = transfers_.find(id); it != transfers_.end()) it->second->deliver();
+    }
+    pending_delivery_.clear();
+  }
+
   void run_commands() {
     for (EngineCommand& command : channel_->take_commands()) {
       switch (command.kind) {
@@ -153,8 +163,10 @@ class Engine::Loop {
           start(std::move(command.transfer));
           break;
         case EngineCommand::Kind::Resume:
-          if (auto it = transfers_.find(command.stream_id); it != transfers_.end())
-            it->second->resume(Clock::now());
+          if (auto it = transfers_.find(command.stream_id); it != transfers_.end()) {
+            it->second->resume(Clock::now());  // curl may hand over the held-back data here
+            deliver_pending();
+          }
           break;
         case EngineCommand::Kind::Cancel:
           if (auto it = transfers_.find(command.stream_id); it != transfers_.end())
@@ -274,6 +286,7 @@ class Engine::Loop {
   int running_ = 0;
   std::optional<Clock::time_point> timer_;
   TransferMap transfers_;
+  std::vector<uint64_t> pending_delivery_;  // transfers with output since the last delivery
 };
 
 Stream::Stream(uint64_t id, std::shared_ptr<Shared> shared) : id_(id), shared_(std::move(shared)) {}

@@ -110,9 +110,9 @@ void Stream::Shared::publish(std::string& output, bool end) {
   changed.notify_all();
 }
 
-bool Stream::Shared::pause_if_full() {
+bool Stream::Shared::pause_if_full(size_t pending) {
   std::lock_guard lock(mutex);
-  if (ready.size() < capacity) return false;
+  if (ready.size() + pending < capacity) return false;
   paused = true;
   return true;
 }

@@ -73,10 +73,11 @@ struct Stream::Shared {
   Shared(std::shared_ptr<EngineChannel> channel, uint64_t id, size_t capacity)
       : channel(std::move(channel)), id(id), capacity(capacity) {}
 
-  // Producer: appends output (and the end, if `end`), pausing is decided by would_overflow().
+  // Producer: moves `output` to the reader (and the end, if `end`).
   void publish(std::string& output, bool end);
-  // Producer: true (and the stream marked paused) when the reader is too far behind.
-  bool pause_if_full();
+  // Producer: true (and the stream marked paused) when the reader is too far behind, counting
+  // `pending` bytes not yet published.
+  bool pause_if_full(size_t pending);
   void set_headers(int http_status, std::vector<std::pair<std::string, std::string>> headers);
 
   const std::shared_ptr<EngineChannel> channel;

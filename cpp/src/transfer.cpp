@@ -30,15 +30,20 @@ void check(CURLcode code, const char* what) {
 }  // namespace
 
 Transfer::Transfer(std::shared_ptr<Stream::Shared> stream, HttpRequest request,
-                   std::optional<PipelineOptions> pipeline, const EngineOptions& options)
-    : stream_(std::move(stream)), request_(std::move(request)), options_(options) {
-  if (pipeline) pipeline_.emplace(std::move(*pipeline));
+                   std::optional<PipelineOptions> pipeline, const EngineOptions& options,
+                   std::vector<uint64_t>& pending)
+    : stream_(std::move(stream)),
+      body_(std::move(request.body)),
+      shaped_(pipeline.has_value()),
+      pipeline_options_(std::move(pipeline)),
+      pending_(pending),
+      options_(options) {
   easy_ = curl_easy_init();
   if (!easy_) throw std::runtime_error("curl_easy_init failed");
   auto set = [this](CURLoption option, auto value, const char* what) {
     check(curl_easy_setopt(easy_, option, value), what);
   };
-  set(CURLOPT_URL, request_.url.c_str(), "URL");
+  set(CURLOPT_URL, request.url.c_str(), "URL");  // curl keeps a copy
   set(CURLOPT_PRIVATE, static_cast<void*>(this), "PRIVATE");
   set(CURLOPT_NOSIGNAL, 1L, "NOSIGNAL");
   set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS), "HTTP_VERSION");
@@ -61,17 +66,16 @@ Transfer::Transfer(std::shared_ptr<Stream::Shared> stream, HttpRequest request,
   }
   if (!options_.ca_file.empty()) set(CURLOPT_CAINFO, options_.ca_file.c_str(), "CAINFO");
 
-  if (request_.method == "GET") {
+  if (request.method == "GET") {
     set(CURLOPT_HTTPGET, 1L, "HTTPGET");
   } else {
-    if (request_.method != "POST") set(CURLOPT_CUSTOMREQUEST, request_.method.c_str(), "METHOD");
-    if (request_.method == "POST" || !request_.body.empty()) {
-      set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request_.body.size()),
-          "POSTFIELDSIZE");
-      set(CURLOPT_POSTFIELDS, request_.body.data(), "POSTFIELDS");
+    if (request.method != "POST") set(CURLOPT_CUSTOMREQUEST, request.method.c_str(), "METHOD");
+    if (request.method == "POST" || !body_.empty()) {
+      set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_.size()), "POSTFIELDSIZE");
+      set(CURLOPT_POSTFIELDS, body_.data(), "POSTFIELDS");
     }
   }
-  for (const auto& [name, value] : request_.headers) {
+  for (const auto& [name, value] : request.headers) {
     header_list_ = curl_slist_append(header_list_, (name + ": " + value).c_str());
   }
   // No `Expect: 100-continue` round trip before a body: chat.z.ai never asks for one.
@@ -133,34 +137,43 @@ size_t Transfer::body(std::string_view bytes) {
   // cancellation.
   if (stream_->cancel_requested.load(std::memory_order_relaxed)) return 0;
   last_activity_ = Clock::now();
-  if (pipeline_ && !is_success()) {
+  if (shaped_ && !is_success()) {
     error_body_.append(
         bytes.substr(0, kMaxErrorBody - std::min(kMaxErrorBody, error_body_.size())));
     return bytes.size();
   }
   // Curl keeps the bytes of a paused write and hands them over again on resume.
-  if ((released_ || !pipeline_) && stream_->pause_if_full()) {
+  if ((released_ || !shaped_) && stream_->pause_if_full(output_.size())) {
     paused_ = true;
     stream_->channel->counters.paused.fetch_add(1, std::memory_order_relaxed);
     return CURL_WRITEFUNC_PAUSE;
   }
   stream_->channel->counters.bytes_received.fetch_add(bytes.size(), std::memory_order_relaxed);
-  if (pipeline_) {
-    pipeline_->feed(bytes, output_);
+  if (shaped_) {
+    pipeline().feed(bytes, output_);
+    // Until the response shows content, an error in it can still become an HTTP error or a
+    // retry: output is released to the reader once it holds content and no error came first.
+    if (!released_ && !output_.empty() && !pipeline().error()) released_ = true;
   } else {
     output_.append(bytes);
   }
-  deliver();
+  if ((released_ || !shaped_) && !output_.empty() && !queued_) {
+    queued_ = true;
+    pending_.push_back(id());
+  }
   return bytes.size();
 }
 
-void Transfer::deliver() {
-  // Until the response shows content, an error in it can still become an HTTP error or a retry:
-  // nothing reaches the reader yet.
-  if (pipeline_ && !released_) {
-    if (pipeline_->error() || output_.empty()) return;
-    released_ = true;
+Pipeline& Transfer::pipeline() {
+  if (!pipeline_) {
+    pipeline_.emplace(std::move(*pipeline_options_));
+    pipeline_options_.reset();
   }
+  return *pipeline_;
+}
+
+void Transfer::deliver() {
+  queued_ = false;
   if (output_.empty()) return;
   stream_->channel->counters.bytes_delivered.fetch_add(output_.size(), std::memory_order_relaxed);
   stream_->publish(output_, false);
@@ -170,9 +183,8 @@ void Transfer::completed(CURLcode result) {
   if (ended_) return;
   if (stream_->cancel_requested.load()) return end_with(transfer_failure::cancelled("cancelled"));
   if (result != CURLE_OK) return end_with(transfer_failure::from_curl(result, curl_error_));
-  if (pipeline_ && !is_success())
-    return end_with(transfer_failure::from_http(status_, error_body_));
-  if (pipeline_) pipeline_->finish(output_);
+  if (shaped_ && !is_success()) return end_with(transfer_failure::from_http(status_, error_body_));
+  if (shaped_) pipeline().finish(output_);
   end_with(std::nullopt);
 }
 
@@ -196,18 +208,18 @@ std::optional<TransferFailure> Transfer::overdue(Clock::time_point now) const {
 void Transfer::end_with(std::optional<TransferFailure> failure) {
   ended_ = true;
   const bool cancelled = failure && failure->kind == TransferFailure::Kind::Cancelled;
-  if (pipeline_) {
-    if (failure && released_ && !cancelled) {
+  if (shaped_ && !cancelled) {
+    if (failure && released_) {
       // The reader already has part of the response: the failure ends it in-band.
       StreamError error;
       error.origin = StreamError::Origin::Transport;
       error.code = failure->code;
       error.message = failure->message;
       error.http_status = failure->http_status;
-      pipeline_->fail(error, output_);
+      pipeline().fail(error, output_);
       failure.reset();
-    } else if (!failure && !released_ && pipeline_->error()) {
-      failure = transfer_failure::from_stream(*pipeline_->error());
+    } else if (!failure && !released_ && pipeline().error()) {
+      failure = transfer_failure::from_stream(*pipeline().error());
     }
     if (failure) output_.clear();  // held-back output of a response that never started
   }
@@ -225,7 +237,7 @@ void Transfer::end_with(std::optional<TransferFailure> failure) {
   {
     std::lock_guard lock(stream_->mutex);
     stream_->failure = std::move(failure);
-    if (pipeline_) {
+    if (pipeline_) {  // a stream that ended before its first body byte has no outcome to report
       stream_->error = pipeline_->error();
       stream_->usage = pipeline_->usage();
       stream_->finish_reason = pipeline_->finish_reason();

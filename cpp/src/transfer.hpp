@@ -22,8 +22,11 @@ class Transfer {
  public:
   using Clock = std::chrono::steady_clock;
 
+  // `pending` collects the ids of transfers with output to deliver: the engine delivers once per
+  // socket read, not once per HTTP chunk (each SSE event usually comes in a chunk of its own).
   Transfer(std::shared_ptr<Stream::Shared> stream, HttpRequest request,
-           std::optional<PipelineOptions> pipeline, const EngineOptions& options);
+           std::optional<PipelineOptions> pipeline, const EngineOptions& options,
+           std::vector<uint64_t>& pending);
   ~Transfer();
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
@@ -44,6 +47,8 @@ class Transfer {
   void abandon();
   // The timeout this transfer ran into by `now`, if any.
   std::optional<TransferFailure> overdue(Clock::time_point now) const;
+  // Passes the output of the last socket read to the reader.
+  void deliver();
 
  private:
   static size_t on_header(char* data, size_t size, size_t count, void* self);
@@ -52,13 +57,16 @@ class Transfer {
   size_t body(std::string_view bytes);
 
   bool is_success() const { return status_ >= 200 && status_ < 300; }
-  // Passes output to the reader, holding it back until the response is known to be good.
-  void deliver();
+  // The Pipeline is built with the first body byte: an idle stream does not pay for it.
+  Pipeline& pipeline();
   void end_with(std::optional<TransferFailure> failure);
 
   std::shared_ptr<Stream::Shared> stream_;
-  HttpRequest request_;  // owns the body curl sends
+  std::string body_;   // what curl sends (it does not copy POSTFIELDS)
+  const bool shaped_;  // the body runs through a Pipeline
+  std::optional<PipelineOptions> pipeline_options_;
   std::optional<Pipeline> pipeline_;
+  std::vector<uint64_t>& pending_;
   const EngineOptions& options_;
   CURL* easy_ = nullptr;
   curl_slist* header_list_ = nullptr;
@@ -70,6 +78,7 @@ class Transfer {
   std::string output_;      // pipeline output not yet delivered
   bool released_ = false;   // output has reached the reader
   bool paused_ = false;
+  bool queued_ = false;  // in pending_
   bool ended_ = false;
   Clock::time_point started_at_;
   Clock::time_point last_activity_;

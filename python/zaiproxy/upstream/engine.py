@@ -35,6 +35,7 @@ class EngineSettings:
     no_proxy: str = ""
     verify_tls: bool = True
     ca_file: str = ""
+    receive_buffer_bytes: int = 16 * 1024
 
     @classmethod
     def from_env(
@@ -176,6 +177,7 @@ class UpstreamEngine:
                     no_proxy=self.settings.no_proxy,
                     verify_tls=self.settings.verify_tls,
                     ca_file=self.settings.ca_file,
+                    receive_buffer_bytes=self.settings.receive_buffer_bytes,
                 )
                 self._pid = os.getpid()
                 self._loop = None
