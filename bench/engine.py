@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from zaiproxy import core
 from zaiproxy.upstream.engine import EngineSettings, UpstreamEngine
@@ -265,7 +266,7 @@ def run_asyncio(mock: Mock, args: argparse.Namespace) -> Run:
 
 
 class MallInfo2(ctypes.Structure):
-    _fields_ = [
+    _fields_: ClassVar[list[tuple[str, type[ctypes.c_size_t]]]] = [
         (name, ctypes.c_size_t)
         for name in (
             "arena",
