@@ -141,6 +141,9 @@ class Run:
     bytes_delivered: int = 0
     paused: int = 0
     failed: int = 0
+    takes: int = 0  # take() calls that returned output (poll reader only)
+    thread_user: float = 0.0  # CPU of the threads other than the main one (the engine's)
+    thread_system: float = 0.0
     first_byte: list[float] = field(default_factory=list)
 
     def report(self) -> None:
@@ -159,9 +162,14 @@ class Run:
             f" {total / self.engine_cpu:,.0f} events per engine-CPU-second"
         )
         print(
+            f"engine thread{tag}: user {self.thread_user:.2f} s, system {self.thread_system:.2f} s"
+        )
+        batches = f", {self.takes:,} take() batches" if self.takes else ""
+        print(
             f"other CPU{tag}: reader (process minus engine thread)"
-            f" {self.process_cpu - self.engine_cpu:.2f} s, mock process {self.mock_cpu:.2f} s;"
-            f" {self.paused} pauses for a slow reader, {self.failed} failed streams"
+            f" {self.process_cpu - self.engine_cpu:.2f} s{batches}, mock process"
+            f" {self.mock_cpu:.2f} s; {self.paused} pauses for a slow reader,"
+            f" {self.failed} failed streams"
         )
         ordered = sorted(self.first_byte)
         if ordered:
@@ -176,6 +184,22 @@ class Run:
 def process_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def other_threads_cpu() -> tuple[float, float]:
+    """User and system CPU seconds of this process's threads but the main one (the engine's)."""
+    user = system = 0.0
+    for task in os.listdir("/proc/self/task"):
+        if int(task) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/self/task/{task}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        user += int(fields[11]) / CLOCK_TICKS
+        system += int(fields[12]) / CLOCK_TICKS
+    return user, system
 
 
 def ends_well(tail: bytes) -> bool:
@@ -208,6 +232,7 @@ def run_polling(mock: Mock, args: argparse.Namespace) -> Run:
                 continue
             data, done = stream.take()
             if data:
+                run.takes += 1
                 if stream_id in opened:
                     run.first_byte.append(time.perf_counter() - opened.pop(stream_id))
                 tails[stream_id] = data[-64:]
@@ -218,6 +243,7 @@ def run_polling(mock: Mock, args: argparse.Namespace) -> Run:
     run.wall = time.perf_counter() - started
     run.process_cpu = process_cpu() - cpu
     run.mock_cpu = mock.cpu_seconds() - mock_cpu
+    run.thread_user, run.thread_system = other_threads_cpu()
     after = engine.stats()
     engine.stop()
     run.engine_cpu = after["cpu_seconds"] - before["cpu_seconds"]
@@ -253,6 +279,7 @@ def run_asyncio(mock: Mock, args: argparse.Namespace) -> Run:
     run.wall = time.perf_counter() - started
     run.process_cpu = process_cpu() - cpu
     run.mock_cpu = mock.cpu_seconds() - mock_cpu
+    run.thread_user, run.thread_system = other_threads_cpu()
     after = engine.stats()
     engine.close()
     run.engine_cpu = after["cpu_seconds"]
@@ -398,9 +425,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--streams", type=int, default=2000, help="concurrent streams")
     parser.add_argument("--events", type=int, default=1000, help="upstream deltas per stream")
     parser.add_argument("--text", default="token ", help="the text of each delta")
-    parser.add_argument(
-        "--idle-streams", type=int, default=2000, help="stalled streams (0: skip)"
-    )
+    parser.add_argument("--idle-streams", type=int, default=2000, help="stalled streams (0: skip)")
     parser.add_argument("--stream-buffer", type=int, default=256 * 1024, help="bytes")
     parser.add_argument("--receive-buffer", type=int, default=16 * 1024, help="curl's, bytes")
     parser.add_argument(

@@ -19,7 +19,7 @@ def test_quick_run_prints_the_figures() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     for reader in ("poll", "asyncio"):
-        for figure in ("throughput", "engine CPU", "other CPU", "first byte"):
+        for figure in ("throughput", "engine CPU", "engine thread", "other CPU", "first byte"):
             assert any(line.startswith(f"{figure}[{reader}]: ") for line in lines), figure
     assert any("events per engine-CPU-second" in line for line in lines)
     for size in (16384, 4096):
