@@ -7,7 +7,7 @@ JOBS   ?= $(shell nproc)
 PY_DIRS := $(wildcard python tests examples bench)
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: run test deps install cpp-test py-test lint bench format clean
+.PHONY: run test deps install bench-engine cpp-test py-test lint bench format clean
 
 run: install
 	$(VENV)/bin/zaiproxy version
@@ -23,6 +23,11 @@ $(VENV)/.deps-installed: scripts/install-deps.sh
 # Builds the C++ core into the package and installs it into the venv (incremental).
 install: deps
 	$(PY) -m pip install -q --no-build-isolation ".[dev]"
+
+# The engine alone against the mock upstream (in a separate process): throughput, engine CPU per
+# upstream event, time to first byte, memory per idle stream. BENCH_ARGS=--quick for a smoke run.
+bench-engine: install
+	$(PY) bench/engine.py $(BENCH_ARGS)
 
 # The C++ tests run under AddressSanitizer and UndefinedBehaviorSanitizer.
 cpp-test: deps

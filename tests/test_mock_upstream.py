@@ -694,6 +694,44 @@ def test_python_m_serves_the_landing_page() -> None:
         process.wait(timeout=5)
 
 
+def test_python_m_serves_stalled_bulk_streams() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zaiproxy.testing", "--port", "0", "--bulk-events", "3",
+         "--bulk-text", "hi ", "--stall-seconds", "0.3"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline().strip().rsplit(":", 1)[1])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/api/v1/auths/")
+        profile = json.loads(connection.getresponse().read())
+        ts, rid = int(time.time() * 1000), str(uuid.uuid4())
+        user_id = profile["id"]
+        query = {"requestId": rid, "timestamp": ts, "user_id": user_id, "signature_timestamp": ts}
+        started = time.monotonic()
+        connection.request(
+            "POST",
+            f"/api/v2/chat/completions?{urlencode(query)}",
+            body=b'{"stream":true,"model":"0727-360B-API"}',
+            headers={
+                **bearer(profile["token"]),
+                "X-FE-Version": "prod-fe-1.1.98",
+                "X-Signature": expected_signature(rid, str(ts), user_id, ts, "", KEY),
+            },
+        )
+        answer = Answer(connection.getresponse())
+        assert time.monotonic() - started >= 0.25
+        assert answer.status == 200
+        assert answer.body.count(b'"delta_content":"hi "') == 3
+        assert answer.body.endswith(b'"done":true}}\n\n')
+        connection.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+
+
 def test_the_pytest_fixture_is_a_running_mock(mock_upstream: MockUpstream) -> None:
     assert call(mock_upstream, "GET", "/").status == 200
     assert mock_upstream.requests[0].path == "/"

@@ -29,6 +29,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0,
         help="answer every completion with a pre-rendered stream of this many events",
     )
+    parser.add_argument(
+        "--bulk-text", default="token ", help="the text of each --bulk-events delta"
+    )
+    parser.add_argument(
+        "--stall-seconds",
+        type=float,
+        default=0.0,
+        help="hold every completion stream this long after its headers, before its first event",
+    )
     return parser.parse_args(argv)
 
 
@@ -43,7 +52,9 @@ def main(argv: list[str] | None = None) -> None:
         signature_tolerance=args.signature_tolerance,
     )
     if args.bulk_events:
-        mock.default_reply = Reply.bulk(args.bulk_events)
+        mock.default_reply = Reply.bulk(args.bulk_events, args.bulk_text)
+    if args.stall_seconds:
+        mock.default_reply = mock.default_reply.stall(after=0, seconds=args.stall_seconds)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(mock.serve(lambda: print(mock.url, flush=True)))
 
