@@ -427,7 +427,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--text", default="token ", help="the text of each delta")
     parser.add_argument("--idle-streams", type=int, default=2000, help="stalled streams (0: skip)")
     parser.add_argument("--stream-buffer", type=int, default=256 * 1024, help="bytes")
-    parser.add_argument("--receive-buffer", type=int, default=16 * 1024, help="curl's, bytes")
+    parser.add_argument("--receive-buffer", type=int, default=4 * 1024, help="curl's, bytes")
     parser.add_argument(
         "--idle-receive-buffers",
         default="16384,4096",
