@@ -87,9 +87,7 @@ def test_the_engine_reaches_the_mock_through_an_http_proxy(
     assert mock_upstream.completions[0].headers["x-signature"]
 
 
-def test_the_http_proxy_tunnels_connect(
-    http_proxy: HttpProxy, mock_upstream: MockUpstream
-) -> None:
+def test_the_http_proxy_tunnels_connect(http_proxy: HttpProxy, mock_upstream: MockUpstream) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", http_proxy.port, timeout=10)
     connection.set_tunnel("127.0.0.1", mock_upstream.port)
     try:
@@ -113,7 +111,9 @@ def test_an_https_upstream_goes_through_a_connect_tunnel(
     engine = through(http_proxy.url)
     try:
         with pytest.raises(upstream_errors.UpstreamUnreachable):
-            asyncio.run(engine.fetch(core.HttpRequest(url=f"https://127.0.0.1:{mock_upstream.port}/")))
+            asyncio.run(
+                engine.fetch(core.HttpRequest(url=f"https://127.0.0.1:{mock_upstream.port}/"))
+            )
     finally:
         engine.close()
     assert http_proxy.log().requests == [f"CONNECT 127.0.0.1:{mock_upstream.port}"]
@@ -205,9 +205,7 @@ def test_no_proxy_bypasses_a_socks5_proxy(
     assert socks5_proxy.log().connections == 0
 
 
-def test_no_proxy_from_the_environment(
-    http_proxy: HttpProxy, mock_upstream: MockUpstream
-) -> None:
+def test_no_proxy_from_the_environment(http_proxy: HttpProxy, mock_upstream: MockUpstream) -> None:
     env = {"http_proxy": http_proxy.url, "no_proxy": "127.0.0.1"}
     engine = UpstreamEngine(EngineSettings.from_env(env, scheme="http"))
     try:
@@ -282,7 +280,11 @@ def test_a_refusing_proxy_makes_the_upstream_unreachable(
         ({"https_proxy": "http://s:2", "http_proxy": "http://h:1"}, "https", "http://s:2"),
         ({"http_proxy": "http://h:1"}, "https", "http://h:1"),
         # The upper-case name wins over the lower-case one.
-        ({"HTTP_PROXY": "http://upper:1", "http_proxy": "http://lower:1"}, "https", "http://upper:1"),
+        (
+            {"HTTP_PROXY": "http://upper:1", "http_proxy": "http://lower:1"},
+            "https",
+            "http://upper:1",
+        ),
         # Empty values count as unset.
         ({"SOCKS5_PROXY": "", "HTTP_PROXY": "http://h:1"}, "https", "http://h:1"),
     ],
