@@ -155,11 +155,11 @@ class _ProxyServer:
     async def _open(
         self, host: str, port: int
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
-        """A connection to the target, recorded; None when it cannot be made."""
+        """A connection to the target, recorded; None when it cannot be made (the caller refuses
+        the request, which counts it)."""
         try:
             upstream = await asyncio.wait_for(asyncio.open_connection(host, port), 10)
         except (OSError, asyncio.TimeoutError):
-            self._record_refusal()
             return None
         self._record(target=f"{host}:{port}")
         return upstream

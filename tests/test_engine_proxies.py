@@ -4,8 +4,10 @@ proxy settings read from the environment."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -103,20 +105,46 @@ def test_the_http_proxy_tunnels_connect(http_proxy: HttpProxy, mock_upstream: Mo
     assert log.targets == [f"127.0.0.1:{mock_upstream.port}"]
 
 
-def test_an_https_upstream_goes_through_a_connect_tunnel(
-    http_proxy: HttpProxy, mock_upstream: MockUpstream
-) -> None:
-    # The mock speaks plain HTTP, so the TLS handshake inside the tunnel fails: what matters is
-    # that the engine asked the proxy for a tunnel rather than sending an absolute URI.
+@contextlib.contextmanager
+def hanging_up_server() -> Iterator[int]:
+    """A loopback port whose server closes every connection as soon as the client speaks."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with client:
+                client.settimeout(5)
+                with contextlib.suppress(OSError):
+                    client.recv(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        done.set()
+        thread.join()
+        listener.close()
+
+
+def test_an_https_upstream_goes_through_a_connect_tunnel(http_proxy: HttpProxy) -> None:
+    # What matters is that the engine asks the proxy for a tunnel rather than sending an absolute
+    # URI; the server behind hangs up during the TLS handshake.
     engine = through(http_proxy.url)
     try:
-        with pytest.raises(upstream_errors.UpstreamUnreachable):
-            asyncio.run(
-                engine.fetch(core.HttpRequest(url=f"https://127.0.0.1:{mock_upstream.port}/"))
-            )
+        with hanging_up_server() as port, pytest.raises(upstream_errors.UpstreamUnreachable):
+            asyncio.run(engine.fetch(core.HttpRequest(url=f"https://127.0.0.1:{port}/")))
     finally:
         engine.close()
-    assert http_proxy.log().requests == [f"CONNECT 127.0.0.1:{mock_upstream.port}"]
+    log = http_proxy.log()
+    assert log.requests == [f"CONNECT 127.0.0.1:{port}"]
+    assert log.targets == [f"127.0.0.1:{port}"]
 
 
 def test_the_http_proxy_answers_502_for_an_unreachable_target(http_proxy: HttpProxy) -> None:
@@ -128,6 +156,19 @@ def test_the_http_proxy_answers_502_for_an_unreachable_target(http_proxy: HttpPr
     finally:
         engine.close()
     assert response.status == 502
+    assert http_proxy.log().refused == 1
+
+
+def test_an_http_proxy_refusing_the_tunnel_makes_the_upstream_unreachable(
+    http_proxy: HttpProxy,
+) -> None:
+    engine = through(http_proxy.url)
+    try:
+        with pytest.raises(upstream_errors.UpstreamUnreachable) as raised:
+            asyncio.run(engine.fetch(core.HttpRequest(url=f"https://127.0.0.1:{closed_port()}/")))
+    finally:
+        engine.close()
+    assert raised.value.kind == "connect"
     assert http_proxy.log().refused == 1
 
 
@@ -144,10 +185,13 @@ def test_the_engine_reaches_the_mock_through_socks5(
     finally:
         engine.close()
     log = socks5_proxy.log()
-    assert log.targets == [f"127.0.0.1:{mock_upstream.port}"] * 2
+    # The mock keeps connections alive, so curl may reuse the tunnel for the second request.
+    assert log.connections in (1, 2)
+    assert log.targets == [f"127.0.0.1:{mock_upstream.port}"] * log.connections
     # An IP literal travels as an IPv4 address (type 1).
-    assert log.requests == [f"CONNECT 127.0.0.1:{mock_upstream.port} (atyp 1)"] * 2
-    assert log.connections == 2
+    assert log.requests == [f"CONNECT 127.0.0.1:{mock_upstream.port} (atyp 1)"] * log.connections
+    # Every connection the mock saw, but guest()'s, came through the proxy.
+    assert mock_upstream.stats.total_connections == 1 + log.connections
     assert len(mock_upstream.completions) == 1
 
 
