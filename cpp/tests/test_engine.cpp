@@ -1,7 +1,5 @@
 // The upstream engine against a scripted loopback HTTP server (run under ASan and UBSan: a leak
 // or a use after free in the engine fails these tests too).
-#include "zaiproxy/engine.hpp"
-
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <strings.h>
@@ -19,6 +17,7 @@
 #include "loopback_server.hpp"
 #include "output_oracle.hpp"
 #include "support.hpp"
+#include "zaiproxy/engine.hpp"
 
 namespace zaiproxy {
 namespace {
@@ -282,8 +281,7 @@ TEST(Engine, ConnectionDropAfterContentEndsWithAnInBandErrorFrame) {
     EXPECT_TRUE(parsed.error) << outcome.output;
     const std::string done = "data: [DONE]\n\n";
     EXPECT_TRUE(outcome.output.size() >= done.size() &&
-                outcome.output.compare(outcome.output.size() - done.size(), done.size(), done) ==
-                    0)
+                outcome.output.compare(outcome.output.size() - done.size(), done.size(), done) == 0)
         << outcome.output;
     const auto error = stream->error();
     ASSERT_TRUE(error);
@@ -391,8 +389,8 @@ TEST(Engine, SlowReaderPausesTheTransferAndLosesNothing) {
   const Outcome raw_outcome = slow_read(*raw_stream);
   ASSERT_TRUE(raw_outcome.ended);
   EXPECT_FALSE(raw_stream->failure());
-  EXPECT_TRUE(raw_outcome.output == body) << "raw output differs: " << raw_outcome.output.size()
-                                          << " bytes of " << body.size();
+  EXPECT_TRUE(raw_outcome.output == body)
+      << "raw output differs: " << raw_outcome.output.size() << " bytes of " << body.size();
   const uint64_t raw_pauses = engine.stats().paused;
   EXPECT_GT(raw_pauses, 0u);
 
@@ -435,8 +433,8 @@ TEST(Engine, FirstByteTimeout) {
 
 TEST(Engine, IdleTimeoutAfterContentEndsInBand) {
   LoopbackServer server;
-  ScriptedResponse response = sse_response(sse_event("answer", "early ") +
-                                           sse_event("answer", "late"));
+  ScriptedResponse response =
+      sse_response(sse_event("answer", "early ") + sse_event("answer", "late"));
   response.pieces = {{sse_event("answer", "early "), 0ms}, {sse_event("answer", "late"), 5s}};
   server.enqueue(response);
   EngineOptions options;
@@ -596,9 +594,8 @@ TEST(Engine, AStreamOutlivingItsEngineStaysSafe) {
 TEST(Engine, FiftyConcurrentStreamsAllComplete) {
   LoopbackServer server;
   server.set_handler([](const RecordedRequest& request) {
-    ScriptedResponse response = sse_response(sse_event("answer", "reply to ") +
-                                                 sse_event("answer", request.target),
-                                             29, 2ms);
+    ScriptedResponse response = sse_response(
+        sse_event("answer", "reply to ") + sse_event("answer", request.target), 29, 2ms);
     return response;
   });
   Engine engine;
@@ -649,7 +646,8 @@ TEST(Engine, TakeReadyReturnsTheReadyStreamsAndTheFdSaysSo) {
     streams.push_back(engine.open(get(server, "/" + std::to_string(i)), std::nullopt));
   ASSERT_TRUE(readable(engine.ready_fd(), kPatience));
   // Let every stream end without taking anything: each is on the ready list once.
-  for (auto& stream : streams) ASSERT_TRUE(eventually([&] { return stream->wait(0ms); }, kPatience));
+  for (auto& stream : streams)
+    ASSERT_TRUE(eventually([&] { return stream->wait(0ms); }, kPatience));
   ASSERT_TRUE(eventually([&] { return engine.stats().active == 0; }, kPatience));
   std::vector<uint64_t> ready = engine.take_ready();
   std::vector<uint64_t> expected_ids;
