@@ -429,9 +429,8 @@ TEST(Engine, FirstByteTimeout) {
 
 TEST(Engine, IdleTimeoutAfterContentEndsInBand) {
   LoopbackServer server;
-  ScriptedResponse response =
-      sse_response(sse_event("answer", "early ") + sse_event("answer", "late"));
-  response.pieces = {{sse_event("answer", "early "), 0ms}, {sse_event("answer", "late"), 5s}};
+  ScriptedResponse response = sse_response("");
+  response.add(sse_event("answer", "early ")).add(sse_event("answer", "late"), 5s);
   server.enqueue(response);
   EngineOptions options;
   options.idle_timeout = 300ms;
