@@ -222,6 +222,35 @@ def test_a_socks5_proxy_that_cannot_reach_the_target_makes_the_upstream_unreacha
     assert socks5_proxy.log().refused == 1
 
 
+@pytest.mark.parametrize("kind", ["http", "socks5h"])
+def test_parallel_streams_through_a_proxy(mock_upstream: MockUpstream, kind: str) -> None:
+    proxy = HttpProxy() if kind == "http" else Socks5Proxy()
+    token, user_id = guest(mock_upstream)
+    mock_upstream.on_completion = lambda request: Reply.answer(
+        ["Echo: ", request.json["signature_prompt"]]
+    )
+    pipeline = core.PipelineOptions(output="openai-sse", model="GLM-4.5")
+
+    async def one(engine: UpstreamEngine, n: int) -> str:
+        request = completion(mock_upstream, token, user_id, f"message {n}")
+        async with engine.stream(request, pipeline) as stream:
+            return parse_openai_sse(b"".join([chunk async for chunk in stream])).content
+
+    async def main(engine: UpstreamEngine) -> list[str]:
+        return await asyncio.gather(*(one(engine, n) for n in range(20)))
+
+    with proxy:
+        engine = through(proxy.url)
+        try:
+            assert asyncio.run(main(engine)) == [f"Echo: message {n}" for n in range(20)]
+        finally:
+            engine.close()
+        log = proxy.log()
+    assert 1 <= log.connections <= 20
+    assert set(log.targets) == {f"127.0.0.1:{mock_upstream.port}"}
+    assert len(mock_upstream.completions) == 20
+
+
 # ── bypassing the proxy ──
 
 
