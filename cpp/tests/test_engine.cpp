@@ -492,13 +492,18 @@ ScriptedResponse stalled() {
 }
 
 TEST(Engine, StopEndsStreamsInFlightAsCancelled) {
-  LoopbackServer server;
-  server.set_handler([](const RecordedRequest&) { return stalled(); });
+  // One server per stream: each stream has a connection of its own whatever curl's reuse rules.
+  std::vector<std::unique_ptr<LoopbackServer>> servers;
+  for (int i = 0; i < 4; ++i) {
+    servers.push_back(std::make_unique<LoopbackServer>());
+    servers.back()->set_handler([](const RecordedRequest&) { return stalled(); });
+  }
+  LoopbackServer& server = *servers[0];
   Engine engine;
   std::vector<std::shared_ptr<Stream>> streams;
-  for (int i = 0; i < 3; ++i) streams.push_back(engine.open(get(server), std::nullopt));
-  streams.push_back(engine.open(completion_request(server), openai_sse()));
-  ASSERT_TRUE(server.wait_for_requests(4, kPatience));
+  for (int i = 0; i < 3; ++i) streams.push_back(engine.open(get(*servers[i]), std::nullopt));
+  streams.push_back(engine.open(completion_request(*servers[3]), openai_sse()));
+  for (auto& each : servers) ASSERT_TRUE(each->wait_for_requests(1, kPatience));
   const Clock::time_point started = Clock::now();
   engine.stop();
   EXPECT_LT(Clock::now() - started, 3s);
@@ -514,7 +519,7 @@ TEST(Engine, StopEndsStreamsInFlightAsCancelled) {
   EXPECT_EQ(stats.cancelled, 4u);
   EXPECT_EQ(stats.active, 0u);
   EXPECT_THROW(engine.open(get(server), std::nullopt), std::runtime_error);
-  EXPECT_TRUE(server.wait_for_clients_gone(4, kPatience));
+  for (auto& each : servers) EXPECT_TRUE(each->wait_for_clients_gone(1, kPatience));
 }
 
 TEST(Engine, StopBeforeAnyStreamAndDestroyWithoutStop) {
@@ -615,6 +620,36 @@ TEST(Engine, FiftyConcurrentStreamsAllComplete) {
   EXPECT_EQ(stats.completed, static_cast<uint64_t>(kStreams));
   EXPECT_EQ(stats.active, 0u);
   EXPECT_EQ(server.requests().size(), static_cast<size_t>(kStreams));
+}
+
+// Streams to one HTTP/1.1 host (plain http, or a proxy) must not queue behind each other: a
+// completion stream lasts minutes, and every other request to the host would wait for it.
+TEST(Engine, StreamsToOneHttp1HostRunConcurrently) {
+  LoopbackServer server;
+  server.set_handler([](const RecordedRequest& request) {
+    if (request.target == "/stall") return stalled();
+    ScriptedResponse quick;
+    quick.add("quick");
+    return quick;
+  });
+  Engine engine;
+  // Opened together: while the first connection is being made, curl cannot know yet whether it
+  // will multiplex (HTTP/2) or not.
+  auto slow = engine.open(get(server, "/stall"), std::nullopt);
+  std::vector<std::shared_ptr<Stream>> quick;
+  for (int i = 0; i < 3; ++i) quick.push_back(engine.open(get(server, "/quick"), std::nullopt));
+  for (auto& stream : quick) {
+    const Outcome outcome = read_all(*stream, 5s);
+    EXPECT_TRUE(outcome.ended) << "a request waited for another stream's connection ("
+                               << server.requests().size() << " requests on "
+                               << server.connections() << " connections)";
+    EXPECT_EQ(outcome.output, outcome.ended ? "quick" : "");
+  }
+  EXPECT_TRUE(slow->wait(kPatience));
+  slow->cancel();
+  // Once the host is known to speak HTTP/1.1, new requests get connections of their own.
+  auto later = engine.open(get(server, "/quick"), std::nullopt);
+  EXPECT_TRUE(read_all(*later, 5s).ended);
 }
 
 bool readable(int fd, std::chrono::milliseconds timeout) {
