@@ -47,7 +47,11 @@ Transfer::Transfer(std::shared_ptr<Stream::Shared> stream, HttpRequest request,
   set(CURLOPT_PRIVATE, static_cast<void*>(this), "PRIVATE");
   set(CURLOPT_NOSIGNAL, 1L, "NOSIGNAL");
   set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS), "HTTP_VERSION");
-  set(CURLOPT_PIPEWAIT, 1L, "PIPEWAIT");  // prefer a new HTTP/2 stream to a new connection
+  // Over TLS, wait for a connection that may turn out to be HTTP/2 rather than open another. Not
+  // for plain http: curl 7.88 would hold requests to an HTTP/1.1 host behind the first one.
+  if (request.url.rfind("https://", 0) == 0) set(CURLOPT_PIPEWAIT, 1L, "PIPEWAIT");
+  // A proxy's "200 Connection established" is not the upstream's first byte.
+  set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L, "SUPPRESS_CONNECT_HEADERS");
   set(CURLOPT_TCP_KEEPALIVE, 1L, "TCP_KEEPALIVE");
   set(CURLOPT_ACCEPT_ENCODING, "", "ACCEPT_ENCODING");
   set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()),
@@ -182,7 +186,13 @@ void Transfer::deliver() {
 void Transfer::completed(CURLcode result) {
   if (ended_) return;
   if (stream_->cancel_requested.load()) return end_with(transfer_failure::cancelled("cancelled"));
-  if (result != CURLE_OK) return end_with(transfer_failure::from_curl(result, curl_error_));
+  if (result != CURLE_OK) {
+    long proxy_status = 0;
+    curl_easy_getinfo(easy_, CURLINFO_HTTP_CONNECTCODE, &proxy_status);
+    if (proxy_status >= 300)  // the proxy refused the tunnel
+      return end_with(transfer_failure::proxy_refused(static_cast<int>(proxy_status)));
+    return end_with(transfer_failure::from_curl(result, curl_error_));
+  }
   if (shaped_ && !is_success()) return end_with(transfer_failure::from_http(status_, error_body_));
   if (shaped_) pipeline().finish(output_);
   end_with(std::nullopt);

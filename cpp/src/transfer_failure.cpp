@@ -98,6 +98,7 @@ TransferFailure from_curl(CURLcode code, std::string_view detail) {
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_PROXY:  // the SOCKS proxy refused or could not reach the upstream
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
       failure.kind = TransferFailure::Kind::Connect;
@@ -115,6 +116,16 @@ TransferFailure from_curl(CURLcode code, std::string_view detail) {
   failure.code = "curl:" + std::to_string(static_cast<int>(code));
   failure.message = std::string("upstream connection failed: ") + curl_easy_strerror(code);
   if (!detail.empty()) failure.message.append(" (").append(detail).append(")");
+  return failure;
+}
+
+TransferFailure proxy_refused(int status) {
+  TransferFailure failure;
+  failure.kind = TransferFailure::Kind::Connect;
+  failure.http_status = 502;
+  failure.code = "proxy:" + std::to_string(status);
+  failure.message = "the proxy refused the tunnel to the upstream (HTTP " + std::to_string(status) +
+                    "); check HTTPS_PROXY / HTTP_PROXY";
   return failure;
 }
 

@@ -15,6 +15,8 @@ namespace zaiproxy::transfer_failure {
 TransferFailure from_http(int status, std::string_view body);
 // curl gave up; `detail` is curl's error buffer (may be empty).
 TransferFailure from_curl(CURLcode code, std::string_view detail);
+// The proxy answered CONNECT with `status`.
+TransferFailure proxy_refused(int status);
 // The upstream's stream reported an error before any content.
 TransferFailure from_stream(const StreamError& error);
 TransferFailure timeout(std::string_view which, std::chrono::milliseconds limit);
