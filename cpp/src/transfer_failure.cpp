@@ -72,16 +72,19 @@ TransferFailure from_http(int status, std::string_view body) {
   if (status == 400 && mentions_signature(detail.message)) {
     failure.message =
         with_detail("chat.z.ai rejected the request signature", status, detail.message) +
-        "; update the profile's signing key or front-end version";
+        "; update the profile's signing key (ZAIPROXY_SIGNING_KEY) or front-end version "
+        "(ZAIPROXY_FE_VERSION)";
   } else if (status == 401) {
     failure.message = with_detail("chat.z.ai refused the token", status, detail.message);
   } else if (status == 405) {
-    failure.message = with_detail("blocked by chat.z.ai's firewall", status, detail.message) +
-                      "; update the profile's front-end version and user agent";
+    failure.message =
+        with_detail("blocked by chat.z.ai's firewall", status, detail.message) +
+        "; update the profile's front-end version (ZAIPROXY_FE_VERSION) and user agent "
+        "(ZAIPROXY_USER_AGENT)";
   } else if (status == 426) {
     failure.message =
         with_detail("chat.z.ai says the client version is outdated", status, detail.message) +
-        "; update the profile's front-end version";
+        "; update the profile's front-end version (ZAIPROXY_FE_VERSION)";
   } else if (status == 429) {
     failure.message = with_detail("chat.z.ai rate or concurrency limit", status, detail.message);
   } else if (status >= 500) {
@@ -135,6 +138,8 @@ TransferFailure from_stream(const StreamError& error) {
   failure.http_status = error.http_status;
   failure.code = error.code;
   failure.message = error.message;
+  if (error.code == "426")  // the in-stream form of the outdated-client refusal (§4.8)
+    failure.message += "; update the profile's front-end version (ZAIPROXY_FE_VERSION)";
   return failure;
 }
 
