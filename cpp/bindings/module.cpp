@@ -13,4 +13,5 @@ PYBIND11_MODULE(_core, m) {
   zaiproxy::bindings::register_pipeline(m);
   zaiproxy::bindings::register_tools(m);
   zaiproxy::bindings::register_http(m);
+  zaiproxy::bindings::register_request_builder(m);
 }

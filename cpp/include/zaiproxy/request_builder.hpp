@@ -28,6 +28,7 @@ struct CompletionExtras {
 
 class ChatPlan {
  public:
+  const Profile& profile() const { return profile_; }
   const ResolvedModel& model() const { return model_; }
   // The model name the response echoes: the client's (the default alias when it sent none).
   const std::string& response_model() const { return response_model_; }
