@@ -1,6 +1,7 @@
 #include "zaiproxy/model_catalogue.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "ascii.hpp"
 
@@ -8,16 +9,24 @@ namespace zaiproxy {
 
 ModelCatalogue::ModelCatalogue(std::vector<ResolvedModel> bases, std::vector<ModelVariant> variants,
                                std::vector<std::vector<std::string>> advertised_variants,
-                               std::string default_alias)
+                               std::string default_alias,
+                               std::vector<std::pair<std::string, std::string>> renames)
     : bases_(std::move(bases)),
       variants_(std::move(variants)),
       advertised_variants_(std::move(advertised_variants)),
-      default_alias_(std::move(default_alias)) {
+      default_alias_(std::move(default_alias)),
+      renames_(std::move(renames)) {
   // Aliases first, so an alias wins over another model's upstream id of the same spelling.
   for (size_t i = 0; i < bases_.size(); ++i)
     base_by_name_.emplace(ascii::lower(bases_[i].alias), i);
   for (size_t i = 0; i < bases_.size(); ++i) {
     base_by_name_.emplace(ascii::lower(bases_[i].upstream_id), i);
+  }
+  for (const auto& [name, target] : renames_) {
+    if (!resolve_catalogue_name(ascii::lower(target)).known) {
+      throw std::invalid_argument("'" + target + "' is not a model name of the catalogue");
+    }
+    rename_targets_.emplace(ascii::lower(name), ascii::lower(target));
   }
 }
 
@@ -42,6 +51,11 @@ ResolvedModel ModelCatalogue::with_variant(ResolvedModel model, const ModelVaria
 
 ResolvedModel ModelCatalogue::resolve(std::string_view name) const {
   const std::string lowered = ascii::lower(name);
+  const auto rename = rename_targets_.find(lowered);
+  return resolve_catalogue_name(rename == rename_targets_.end() ? lowered : rename->second);
+}
+
+ResolvedModel ModelCatalogue::resolve_catalogue_name(const std::string& lowered) const {
   if (auto base = find_base(lowered)) return *base;
   for (const ModelVariant& variant : variants_) {
     if (!ascii::iends_with(lowered, variant.suffix)) continue;
@@ -64,6 +78,10 @@ std::vector<ResolvedModel> ModelCatalogue::advertised() const {
                                         [&](const ModelVariant& v) { return v.suffix == suffix; });
       models.push_back(with_variant(bases_[i], *variant));
     }
+  }
+  for (const auto& [name, target] : renames_) {
+    models.push_back(resolve(target));
+    models.back().alias = name;
   }
   return models;
 }

@@ -134,7 +134,19 @@ ModelCatalogue read_catalogue(const Node& root, const Json& chat_features) {
                    [&](const ResolvedModel& m) { return m.alias == default_alias; })) {
     default_model.fail("'" + default_alias + "' is not the alias of a model");
   }
-  return ModelCatalogue(std::move(bases), variants, std::move(advertised), default_alias);
+  std::vector<std::pair<std::string, std::string>> renames;
+  if (root.has("renames")) {
+    const Node list = root.at("renames");
+    for (const auto& [name, target] : list.object().items()) {
+      renames.emplace_back(name, list.at(name.c_str()).string());
+    }
+  }
+  try {
+    return ModelCatalogue(std::move(bases), variants, std::move(advertised), default_alias,
+                          std::move(renames));
+  } catch (const std::invalid_argument& e) {
+    root.at("renames").fail(e.what());
+  }
 }
 
 }  // namespace

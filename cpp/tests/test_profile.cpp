@@ -116,6 +116,16 @@ TEST(ModelCatalogue, AdvertisesEachBaseAndItsListedVariants) {
   EXPECT_NE(std::find(names.begin(), names.end(), "GLM-4.7-advanced-search"), names.end());
 }
 
+TEST(ModelCatalogue, RenamesResolveAsTheirTargetAndAreAdvertised) {
+  Json document = Json::parse(testing::read_packaged_profile());
+  document["renames"] = {{"my-thinker", "GLM-4.7-Thinking"}};
+  const Profile profile = Profile::from_json(document.dump());
+  const ResolvedModel model = profile->catalogue.resolve("MY-THINKER");
+  EXPECT_EQ(model.upstream_id, "glm-4.7");
+  EXPECT_TRUE(model.enable_thinking);
+  EXPECT_EQ(profile->catalogue.advertised().back().alias, "my-thinker");
+}
+
 // ── validation ──
 
 std::string load_error(const std::function<void(Json&)>& edit) {
@@ -145,6 +155,10 @@ TEST(ProfileValidation, NamesThePathOfWhatIsWrong) {
   EXPECT_EQ(load_error([](Json& d) { d["variables"]["utc_offset_minutes"] = 1.5; }),
             "profile: variables.utc_offset_minutes: expected an integer");
   EXPECT_EQ(load_error([](Json& d) { d.erase("endpoints"); }), "profile: endpoints: missing");
+  EXPECT_EQ(load_error([](Json& d) {
+              d["renames"] = {{"x", "GLM-9"}};
+            }),
+            "profile: renames: 'GLM-9' is not a model name of the catalogue");
 }
 
 TEST(ProfileValidation, ChecksQueryPlaceholders) {

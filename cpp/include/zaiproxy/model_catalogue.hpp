@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace zaiproxy {
@@ -41,29 +42,38 @@ struct ModelVariant {
 class ModelCatalogue {
  public:
   ModelCatalogue() = default;
+  // `renames`: extra client names for catalogue names ("my-glm" → "GLM-4.5-Thinking"), as the
+  // older proxies' model-name variables set them. Throws std::invalid_argument for a rename whose
+  // target is not a catalogue name.
   ModelCatalogue(std::vector<ResolvedModel> bases, std::vector<ModelVariant> variants,
                  std::vector<std::vector<std::string>> advertised_variants,
-                 std::string default_alias);
+                 std::string default_alias,
+                 std::vector<std::pair<std::string, std::string>> renames = {});
 
-  // Case-insensitive. In order: a base alias; a base alias or known upstream id followed by a
-  // variant suffix (any variant on any base: "GLM-4.5-Air-Thinking" works); a known upstream id
+  // Case-insensitive. In order: a rename (resolved as its target); a base alias; a base alias or
+  // known upstream id followed by a variant suffix (any variant on any base: "GLM-4.5-Air-Thinking"
+  // works); a known upstream id
   // ("glm-4.7", passed through as that model); anything else resolves to the default model with
   // known = false.
   ResolvedModel resolve(std::string_view name) const;
 
-  // Every advertised name (each base, then the variants it lists), for /v1/models.
+  // Every advertised name (each base, then the variants it lists, then the renames under their
+  // own names), for /v1/models.
   std::vector<ResolvedModel> advertised() const;
   const std::string& default_alias() const { return default_alias_; }
 
  private:
   std::optional<ResolvedModel> find_base(std::string_view lowered) const;
   ResolvedModel with_variant(ResolvedModel base, const ModelVariant& variant) const;
+  ResolvedModel resolve_catalogue_name(const std::string& lowered) const;
 
   std::vector<ResolvedModel> bases_;
   std::vector<ModelVariant> variants_;
   std::vector<std::vector<std::string>> advertised_variants_;  // per base, suffixes
   std::unordered_map<std::string, size_t> base_by_name_;       // lower-cased alias and upstream id
   std::string default_alias_;
+  std::vector<std::pair<std::string, std::string>> renames_;
+  std::unordered_map<std::string, std::string> rename_targets_;  // lower-cased name → target
 };
 
 }  // namespace zaiproxy
