@@ -12,8 +12,11 @@
 
 namespace zaiproxy {
 
-// `fe_version` empty: no X-FE-Version header.
+// GET / for discover_fe_version().
 HttpRequest landing_page_request(const Profile& profile);
+
+// Below, an empty `fe_version` sends no X-FE-Version header.
+
 // No token: mints a guest session. With one: that account's profile.
 HttpRequest auth_request(const Profile& profile, const std::optional<std::string>& token,
                          std::string_view fe_version = {});
