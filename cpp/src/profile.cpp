@@ -111,6 +111,17 @@ ResolvedModel read_model(const Node& entry, const Json& completion_features,
   return model;
 }
 
+// Extra client names: {"my-name": "GLM-4.5-Thinking"} (what load_profile makes of PRIMARY_MODEL…).
+std::vector<std::pair<std::string, std::string>> read_renames(const Node& root) {
+  std::vector<std::pair<std::string, std::string>> renames;
+  if (!root.has("renames")) return renames;
+  const Node list = root.at("renames");
+  for (const auto& [name, target] : list.object().items()) {
+    renames.emplace_back(name, list.at(name.c_str()).string());
+  }
+  return renames;
+}
+
 ModelCatalogue read_catalogue(const Node& root, const Json& chat_features) {
   const std::vector<ModelVariant> variants = read_variants(root);
   const Json& completion_features = root.objects("completion_features");
@@ -134,16 +145,9 @@ ModelCatalogue read_catalogue(const Node& root, const Json& chat_features) {
                    [&](const ResolvedModel& m) { return m.alias == default_alias; })) {
     default_model.fail("'" + default_alias + "' is not the alias of a model");
   }
-  std::vector<std::pair<std::string, std::string>> renames;
-  if (root.has("renames")) {
-    const Node list = root.at("renames");
-    for (const auto& [name, target] : list.object().items()) {
-      renames.emplace_back(name, list.at(name.c_str()).string());
-    }
-  }
   try {
     return ModelCatalogue(std::move(bases), variants, std::move(advertised), default_alias,
-                          std::move(renames));
+                          read_renames(root));
   } catch (const std::invalid_argument& e) {
     root.at("renames").fail(e.what());
   }
