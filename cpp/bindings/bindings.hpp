@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
 
@@ -22,6 +23,7 @@ void register_pipeline(py::module_& m);
 void register_tools(py::module_& m);
 void register_http(py::module_& m);
 void register_engine(py::module_& m);
+void register_request_builder(py::module_& m);
 
 // A read-only view of any bytes-like object (bytes, bytearray, memoryview); `str` is refused so
 // that text never gets encoded implicitly.
@@ -36,6 +38,13 @@ class ByteView {
 };
 
 py::bytes to_bytes(std::string_view data);
+
+// JSON crosses as text: Python's json module on one side, nlohmann/json on the other. Ordered, so
+// that tool schemas and call arguments keep the client's key order upstream.
+nlohmann::ordered_json json_from_py(const py::handle& value);
+// A request as bytes, str (JSON text, parsed as is) or a JSON-able object; ValueError if not JSON.
+nlohmann::ordered_json request_json_from_py(const py::object& request);
+py::object json_to_py(const std::string& json_text);
 py::dict usage_to_py(const Usage& usage);
 // {"code": int|str, "message": str, "origin": "upstream"|"protocol", "http_status": int}
 py::dict error_to_py(const StreamError& error);

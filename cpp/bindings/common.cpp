@@ -19,6 +19,26 @@ ByteView::ByteView(const py::object& data) {
 
 py::bytes to_bytes(std::string_view data) { return py::bytes(data.data(), data.size()); }
 
+nlohmann::ordered_json json_from_py(const py::handle& value) {
+  const auto text = py::module_::import("json").attr("dumps")(value).cast<std::string>();
+  return nlohmann::ordered_json::parse(text);
+}
+
+nlohmann::ordered_json request_json_from_py(const py::object& request) {
+  if (!py::isinstance<py::str>(request) && !PyObject_CheckBuffer(request.ptr())) {
+    return json_from_py(request);
+  }
+  const std::string text = py::isinstance<py::str>(request) ? request.cast<std::string>()
+                                                            : std::string(ByteView(request).view());
+  nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(text, nullptr, false);
+  if (parsed.is_discarded()) throw py::value_error("the request is not valid JSON");
+  return parsed;
+}
+
+py::object json_to_py(const std::string& json_text) {
+  return py::module_::import("json").attr("loads")(json_text);
+}
+
 py::dict usage_to_py(const Usage& usage) {
   py::dict d;
   d["prompt_tokens"] = usage.prompt_tokens;

@@ -14,4 +14,5 @@ PYBIND11_MODULE(_core, m) {
   zaiproxy::bindings::register_tools(m);
   zaiproxy::bindings::register_http(m);
   zaiproxy::bindings::register_engine(m);
+  zaiproxy::bindings::register_request_builder(m);
 }

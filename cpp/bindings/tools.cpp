@@ -12,16 +12,6 @@ namespace {
 
 py::object g_request_error;  // zaiproxy._core.RequestError, set at registration
 
-// Ordered, so that tool schemas and call arguments keep the client's key order upstream.
-nlohmann::ordered_json json_from_py(const py::handle& value) {
-  const auto text = py::module_::import("json").attr("dumps")(value).cast<std::string>();
-  return nlohmann::ordered_json::parse(text);
-}
-
-py::object json_to_py(const nlohmann::json& value) {
-  return py::module_::import("json").attr("loads")(value.dump());
-}
-
 const char* tool_choice_name(ToolChoice choice) {
   switch (choice) {
     case ToolChoice::Auto:
@@ -109,7 +99,7 @@ void register_tools(py::module_& m) {
         UpstreamConversation conversation =
             build_upstream_conversation(json_from_py(request), dialect_from(dialect), options);
         py::dict result;
-        result["messages"] = json_to_py(conversation.messages);
+        result["messages"] = json_to_py(conversation.messages.dump());
         result["tool_options"] = tool_options_to_py(conversation.tools);
         return result;
       },

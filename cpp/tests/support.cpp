@@ -6,14 +6,21 @@
 
 namespace zaiproxy::testing {
 
-std::string read_golden(std::string_view name) {
-  std::string path = std::string(ZAIPROXY_GOLDEN_DIR) + "/" + std::string(name);
+namespace {
+std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open golden file " + path);
+  if (!in) throw std::runtime_error("cannot open " + path);
   std::ostringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
 }
+}  // namespace
+
+std::string read_golden(std::string_view name) {
+  return read_file(std::string(ZAIPROXY_GOLDEN_DIR) + "/" + std::string(name));
+}
+
+std::string read_packaged_profile() { return read_file(ZAIPROXY_PROFILE_JSON); }
 
 void SseCollector::on_event(const SseEvent& e) {
   events.push_back({std::string(e.event), std::string(e.data), std::string(e.id)});

@@ -13,6 +13,9 @@ namespace zaiproxy::testing {
 // Contents of tests/golden/<name>.
 std::string read_golden(std::string_view name);
 
+// Contents of python/zaiproxy/data/profile.json, the profile the wheel ships.
+std::string read_packaged_profile();
+
 struct OwnedSseEvent {
   std::string event, data, id;
 };

@@ -345,3 +345,204 @@ class Engine:
     def stop(self) -> None: ...
 
 def http_failure(status: int, body: bytes | bytearray | memoryview) -> FailureDict: ...
+
+# ── protocol profile and request builder ──
+
+class ModelDict(TypedDict):
+    alias: str
+    upstream_id: str
+    name: str
+    enable_thinking: bool
+    web_search: bool
+    preview_mode: bool
+    mcp_servers: list[str]
+    needs_chat_creation: bool
+    guest_allowed: bool
+    vision: bool
+    known: bool
+
+class EndpointsDict(TypedDict):
+    landing: str
+    completions: str
+    auths: str
+    models: str
+    chats_new: str
+    chats_delete: str
+    files: str
+
+class LocalTimeDict(TypedDict):
+    datetime: str
+    date: str
+    time: str
+    weekday: str
+
+class UploadDict(TypedDict):
+    media_type: str
+    size: int
+    data: bytes
+
+class Profile:
+    """The protocol profile: everything chat.z.ai can change."""
+
+    def __init__(self, json_text: str) -> None: ...
+    @property
+    def origin(self) -> str: ...
+    @property
+    def fe_version_fallback(self) -> str: ...
+    @property
+    def signing_key(self) -> str: ...
+    @property
+    def user_agent(self) -> str: ...
+    @property
+    def endpoints(self) -> EndpointsDict: ...
+    @property
+    def default_model(self) -> str: ...
+    def url(self, path: str) -> str: ...
+    def resolve_model(self, name: str) -> ModelDict: ...
+    def models(self) -> list[ModelDict]: ...
+
+class Identity:
+    """Who a request is sent as."""
+
+    token: str
+    user_id: str
+    name: str
+    guest: bool
+    def __init__(
+        self, *, token: str, user_id: str | None = None, name: str = "", guest: bool = True
+    ) -> None: ...
+
+def jwt_user_id(token: str) -> str: ...
+
+class RequestContext:
+    """Ids, timestamp and front-end version of one upstream call."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        fe_version: str | None = None,
+        request_id: str | None = None,
+        chat_id: str | None = None,
+        user_message_id: str | None = None,
+        assistant_message_id: str | None = None,
+        session_id: str | None = None,
+        timestamp_ms: int | None = None,
+    ) -> None: ...
+    @property
+    def request_id(self) -> str: ...
+    @property
+    def chat_id(self) -> str: ...
+    @property
+    def user_message_id(self) -> str: ...
+    @property
+    def assistant_message_id(self) -> str: ...
+    @property
+    def session_id(self) -> str: ...
+    @property
+    def timestamp_ms(self) -> int: ...
+    @property
+    def fe_version(self) -> str: ...
+    @property
+    def local_time(self) -> LocalTimeDict: ...
+
+class UploadedFile:
+    """An uploaded image the completion refers to."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def filename(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def cdn_url(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def item_id(self) -> str: ...
+
+class ChatPlan:
+    """One chat request, read once; writes its upstream requests."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def upstream_model(self) -> str: ...
+    @property
+    def response_model(self) -> str: ...
+    @property
+    def resolved_model(self) -> ModelDict: ...
+    @property
+    def needs_chat_creation(self) -> bool: ...
+    @property
+    def guest_allowed(self) -> bool: ...
+    @property
+    def signature_prompt(self) -> str: ...
+    @property
+    def enable_thinking(self) -> bool: ...
+    @property
+    def web_search(self) -> bool: ...
+    @property
+    def params(self) -> dict[str, Any]: ...
+    @property
+    def messages(self) -> list[dict[str, Any]]: ...
+    @property
+    def uploads(self) -> list[UploadDict]: ...
+    def completion_request(
+        self,
+        identity: Identity,
+        context: RequestContext | None = None,
+        *,
+        chat_id: str | None = None,
+        files: list[UploadedFile] | None = None,
+    ) -> HttpRequest: ...
+    def chat_creation_request(
+        self,
+        identity: Identity,
+        context: RequestContext | None = None,
+        *,
+        files: list[UploadedFile] | None = None,
+    ) -> HttpRequest: ...
+    def upload_request(
+        self,
+        identity: Identity,
+        index: int,
+        context: RequestContext | None = None,
+        *,
+        boundary: str | None = None,
+        filename: str | None = None,
+    ) -> HttpRequest: ...
+    def pipeline_options(
+        self,
+        *,
+        output: OutputName = "openai-sse",
+        think: ThinkModeName = "reasoning",
+        include_usage: bool = False,
+        id: str | None = None,
+        created: int | None = None,
+        input_tokens: int = 0,
+        clock: Callable[[], float] | None = None,
+    ) -> PipelineOptions: ...
+
+def plan_chat(
+    profile: Profile,
+    request: bytes | str | dict[str, Any],
+    dialect: Literal["openai", "anthropic"] = "openai",
+    *,
+    trigger: str | None = None,
+    prompt_template: str | None = None,
+) -> ChatPlan: ...
+def parse_chat_creation_response(body: BytesLike) -> str: ...
+def parse_upload_response(body: BytesLike) -> UploadedFile: ...
+def parse_auth_response(body: BytesLike) -> Identity: ...
+def landing_page_request(profile: Profile) -> HttpRequest: ...
+def auth_request(
+    profile: Profile, token: str | None = None, fe_version: str = ""
+) -> HttpRequest: ...
+def models_request(profile: Profile, token: str, fe_version: str = "") -> HttpRequest: ...
+def delete_chats_request(profile: Profile, token: str, fe_version: str = "") -> HttpRequest: ...
+def discover_fe_version(landing_html: str | BytesLike) -> str | None: ...
+def compare_fe_versions(a: str, b: str) -> int: ...

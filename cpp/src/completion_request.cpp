@@ -1,0 +1,193 @@
+// The signed completion request: URL with its query (§2.1), headers (§2.2), body (§2.3 for a
+// fresh chat, §2.4 after chats/new).
+#include <stdexcept>
+
+#include "browser_request.hpp"
+#include "form_encoding.hpp"
+#include "query_template.hpp"
+#include "zaiproxy/request_builder.hpp"
+#include "zaiproxy/sign.hpp"
+
+namespace zaiproxy {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Persisted chats are answered by the browser's Accept (§2.2).
+constexpr std::string_view kAcceptFresh = "application/json";
+constexpr std::string_view kAcceptPersisted = "*/*";
+
+Json background_tasks(bool enabled) {
+  return {{"title_generation", enabled}, {"tags_generation", enabled}};
+}
+
+std::string completion_url(const ProfileData& profile, const QueryValues& values) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (const QueryField& field : profile.completion_query) {
+    fields.emplace_back(field.name, expand_query_template(field.value_template, values));
+  }
+  return profile.url(profile.endpoints.completions) + "?" + form_encode(fields);
+}
+
+}  // namespace
+
+void ChatPlan::check_files(const Identity& identity, const std::vector<UploadedFile>& files) const {
+  if (files.size() == uploads_.size()) return;
+  if (identity.guest) {
+    throw RequestError(
+        "images sent as data: URLs must be uploaded, and uploads need a logged-in user token "
+        "(guest sessions cannot upload); send an http(s) image URL instead",
+        "messages");
+  }
+  throw std::invalid_argument("the plan has " + std::to_string(uploads_.size()) +
+                              " image(s) to upload but " + std::to_string(files.size()) +
+                              " uploaded file(s) were given");
+}
+
+Json ChatPlan::upstream_messages(const std::vector<UploadedFile>& files) const {
+  Json messages = messages_;
+  // Uploaded images are referred to by file id (ZZ since 333be6b, KAO).
+  for (size_t i = 0; i < uploads_.size(); ++i) {
+    messages[uploads_[i].message_index]["content"][uploads_[i].part_index]["image_url"]["url"] =
+        files[i].id;
+  }
+  return messages;
+}
+
+Json ChatPlan::file_entries(const std::vector<UploadedFile>& files, const RequestContext& context,
+                            bool persisted) const {
+  const int64_t seconds = context.timestamp_ms / 1000;
+  Json entries = Json::array();
+  for (const UploadedFile& file : files) {
+    Json entry = {{"type", "image"},
+                  {"file",
+                   {{"id", file.id},
+                    {"user_id", file.user_id},
+                    {"hash", nullptr},
+                    {"filename", file.filename},
+                    {"data", Json::object()},
+                    {"meta",
+                     {{"name", file.filename},
+                      {"content_type", file.content_type},
+                      {"size", file.size},
+                      {"data", Json::object()}}},
+                    {"created_at", seconds},
+                    {"updated_at", seconds}}},
+                  {"id", file.id},
+                  {"url", "/api/v1/files/" + file.id + "/content"},
+                  {"name", file.filename},
+                  {"status", "uploaded"},
+                  {"size", file.size},
+                  {"error", ""},
+                  {"itemId", file.item_id},
+                  {"media", "image"}};
+    if (persisted) entry["ref_user_msg_id"] = context.user_message_id;
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+Json ChatPlan::variables(const Identity& identity, const RequestContext& context) const {
+  const VariablesProfile& profile = profile_->variables;
+  return {{"{{USER_NAME}}", identity.name.empty() ? profile.user_name : identity.name},
+          {"{{USER_LOCATION}}", profile.user_location},
+          {"{{CURRENT_DATETIME}}", context.local_time.datetime},
+          {"{{CURRENT_DATE}}", context.local_time.date},
+          {"{{CURRENT_TIME}}", context.local_time.time},
+          {"{{CURRENT_WEEKDAY}}", context.local_time.weekday},
+          {"{{CURRENT_TIMEZONE}}", profile.timezone},
+          {"{{USER_LANGUAGE}}", profile.language}};
+}
+
+Json ChatPlan::features(bool persisted) const {
+  Json features = {{"image_generation", false},
+                   {"web_search", web_search_},
+                   {"auto_web_search", web_search_},
+                   {"preview_mode", model_.preview_mode},
+                   {"flags", Json::array()}};
+  // A persisted chat got its feature list from chats/new (§2.4).
+  if (!persisted) features["features"] = model_.completion_features;
+  features["enable_thinking"] = enable_thinking_;
+  return features;
+}
+
+Json ChatPlan::body_head(const std::vector<UploadedFile>& files) const {
+  return {{"stream", true},
+          {"model", model_.upstream_id},
+          {"messages", upstream_messages(files)},
+          {"signature_prompt", signature_prompt_}};
+}
+
+Json ChatPlan::fresh_chat_body(const Identity& identity, const RequestContext& context,
+                               const std::vector<UploadedFile>& files) const {
+  Json body = body_head(files);
+  body["files"] = file_entries(files, context, false);
+  body["params"] = params_;
+  body["extra"] = Json::object();
+  body["features"] = features(false);
+  body["background_tasks"] = background_tasks(false);
+  body["mcp_servers"] = model_.mcp_servers;
+  body["variables"] = variables(identity, context);
+  body["model_item"] = {{"id", model_.upstream_id},
+                        {"name", model_.name},
+                        {"owned_by", profile_->model_item_owned_by}};
+  body["chat_id"] = context.chat_id;
+  body["id"] = context.user_message_id;
+  body["session_id"] = context.session_id;
+  body["current_user_message_id"] = context.user_message_id;
+  body["current_user_message_parent_id"] = nullptr;
+  body["tools"] = nullptr;
+  return body;
+}
+
+Json ChatPlan::persisted_chat_body(const Identity& identity, const RequestContext& context,
+                                   const std::string& chat_id,
+                                   const std::vector<UploadedFile>& files) const {
+  Json body = body_head(files);
+  if (!files.empty()) body["files"] = file_entries(files, context, true);
+  body["params"] = params_;
+  body["extra"] = Json::object();
+  body["features"] = features(true);
+  if (!model_.mcp_servers.empty()) body["mcp_servers"] = model_.mcp_servers;
+  body["variables"] = variables(identity, context);
+  body["chat_id"] = chat_id;
+  body["id"] = context.assistant_message_id;
+  body["current_user_message_id"] = context.user_message_id;
+  body["current_user_message_parent_id"] = nullptr;
+  body["background_tasks"] = background_tasks(true);
+  return body;
+}
+
+HttpRequest ChatPlan::completion_request(const Identity& identity, const RequestContext& context,
+                                         const CompletionExtras& extras) const {
+  check_files(identity, extras.files);
+  const bool persisted = extras.chat_id.has_value();
+  if (model_.needs_chat_creation && !persisted) {
+    throw std::invalid_argument("model " + model_.upstream_id +
+                                " needs chats/new first: pass its chat_id");
+  }
+  const std::string& chat_id = persisted ? *extras.chat_id : context.chat_id;
+  const Json body = persisted ? persisted_chat_body(identity, context, chat_id, extras.files)
+                              : fresh_chat_body(identity, context, extras.files);
+
+  BrowserRequest request;
+  request.method = "POST";
+  request.url =
+      completion_url(*profile_, {context.request_id, std::to_string(context.timestamp_ms),
+                                 identity.user_id, identity.token, chat_id, profile_->origin});
+  request.content_type = "application/json";
+  request.accept = persisted ? kAcceptPersisted : kAcceptFresh;
+  request.referer = profile_->origin + "/c/" + chat_id;
+  request.fe_version = context.fe_version;
+  request.token = identity.token;
+  HttpRequest http = browser_request(*profile_, request);
+  // One timestamp for the query, the signing window and the signed trailer (§2.1).
+  http.headers.emplace_back("X-Signature",
+                            sign(context.request_id, context.timestamp_ms, identity.user_id,
+                                 signature_prompt_, profile_->signing_key));
+  http.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return http;
+}
+
+}  // namespace zaiproxy
