@@ -1,0 +1,218 @@
+"""Who requests go out as: configured user tokens, and a small warm pool of guest sessions.
+
+Guests are minted from the auths endpoint, each with a fresh cookie jar (every engine request is
+a new transfer that sends no cookies), so parallel clients never share — and never break — one
+guest session: the concurrency complaint about the older proxies. The least busy session serves
+the next request; a session is retired after its lifetime or on a 401 / concurrency error, and its
+chats are deleted then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from zaiproxy import core
+from zaiproxy.upstream.engine import UpstreamEngine
+from zaiproxy.upstream.errors import TokenRejected, UpstreamError
+
+log = logging.getLogger("zaiproxy.upstream")
+
+
+def mask(token: str) -> str:
+    """A token as logs may show it: never whole."""
+    return f"{token[:6]}…{token[-4:]}" if len(token) > 16 else "…"
+
+
+@dataclass
+class Session:
+    """One identity in use: a guest session or a configured user token."""
+
+    identity: core.Identity
+    created_at: float
+    expires_at: float  # inf for user tokens
+    active_requests: int = 0
+    valid: bool = True
+    failures: int = 0
+
+    @property
+    def guest(self) -> bool:
+        return bool(self.identity.guest)
+
+    def expired(self, now: float) -> bool:
+        return now >= self.expires_at
+
+
+@dataclass
+class GuestPoolSettings:
+    size: int = 3
+    lifetime: float = 480.0  # seconds, ± jitter (upstream-protocol §6)
+    jitter: float = 60.0
+    min_lifetime: float = 180.0
+    max_attempts: int = 0  # per acquire; 0: max(3·size, size + 3)
+
+
+class IdentityProvider:
+    """Hands out identities: user tokens first (least busy), then guests if allowed."""
+
+    def __init__(
+        self,
+        engine: UpstreamEngine,
+        profile: core.Profile,
+        *,
+        user_tokens: Sequence[str] = (),
+        guests: bool = True,
+        guest_settings: GuestPoolSettings | None = None,
+        fe_version: Callable[[], str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._engine = engine
+        self._profile = profile
+        self._clock = clock
+        self._fe_version = fe_version or (lambda: "")
+        self._users = [
+            Session(core.Identity(token=t, guest=False), clock(), float("inf"))
+            for t in dict.fromkeys(user_tokens)
+        ]
+        self._guests_enabled = guests
+        self._settings = guest_settings or GuestPoolSettings()
+        self._guests: list[Session] = []
+        self._lock = asyncio.Lock()
+        self._housekeeping: set[asyncio.Task[None]] = set()
+
+    @property
+    def guest_sessions(self) -> list[Session]:
+        return list(self._guests)
+
+    @property
+    def user_sessions(self) -> list[Session]:
+        return list(self._users)
+
+    async def acquire(
+        self, *, allow_guest: bool = True, exclude: Sequence[Session] = ()
+    ) -> Session:
+        """The least busy usable identity; raises UpstreamError when there is none."""
+        users = [s for s in self._users if s.valid and s not in exclude]
+        if users:
+            session = min(users, key=lambda s: s.active_requests)
+            session.active_requests += 1
+            return session
+        if not (self._guests_enabled and allow_guest):
+            raise UpstreamError(
+                "no upstream identity can serve this request (configure user tokens)",
+                kind="http",
+                status=503 if allow_guest else 403,
+                code="no_identity",
+            )
+        async with self._lock:
+            self._retire_expired()
+            session = await self._least_busy_guest(exclude)
+            session.active_requests += 1
+            return session
+
+    def release(self, session: Session, *, failure: UpstreamError | None = None) -> None:
+        """The request is over; on a 401 / concurrency failure the identity is dropped."""
+        session.active_requests = max(0, session.active_requests - 1)
+        if failure is not None and failure.retryable and failure.kind in ("http", "in_stream"):
+            session.failures += 1
+            if session.guest:
+                session.valid = False
+            elif failure.status == 401:
+                session.valid = False
+                log.warning("user token %s was refused: %s", mask(session.identity.token), failure)
+        retiring = not session.valid or session.expired(self._clock())
+        if session.guest and retiring and session.active_requests == 0:
+            self._retire(session)
+
+    async def detect_role(self, token: str) -> core.Identity:
+        """Asks the auths endpoint who `token` belongs to (`role`: user or guest)."""
+        identity = await self._fetch_identity(token)
+        if identity.user_id != core.jwt_user_id(token):
+            # A revoked token does not get 401 here: the endpoint mints a new guest instead.
+            raise TokenRejected(
+                "the token is no longer valid (the auths endpoint answered with another user)",
+                kind="http",
+                status=401,
+                code="401",
+            )
+        return identity
+
+    async def close(self) -> None:
+        """Retires every guest session (deleting its chats) and waits for the housekeeping."""
+        for session in list(self._guests):
+            self._retire(session)
+        if self._housekeeping:
+            await asyncio.gather(*self._housekeeping, return_exceptions=True)
+
+    # ── guests ──
+
+    async def _least_busy_guest(self, exclude: Sequence[Session]) -> Session:
+        usable = [s for s in self._guests if s.valid and s not in exclude]
+        if len(usable) < self._settings.size or not usable:
+            minted = await self._mint_guest()
+            if minted is not None:
+                usable.append(minted)
+        if not usable:
+            raise UpstreamError(
+                "could not get a guest session from chat.z.ai",
+                kind="http",
+                status=503,
+                code="no_guest",
+            )
+        return min(usable, key=lambda s: (s.active_requests, s.created_at))
+
+    async def _mint_guest(self) -> Session | None:
+        settings = self._settings
+        attempts = settings.max_attempts or max(3 * settings.size, settings.size + 3)
+        known = {s.identity.user_id for s in self._guests}
+        for _ in range(attempts):
+            try:
+                identity = await self._fetch_identity(None)
+            except UpstreamError as error:
+                log.warning("guest session not minted: %s", error)
+                if error.status == 405:
+                    return None  # the WAF blocks this host: retrying will not help
+                continue
+            if identity.user_id in known:
+                continue  # the upstream handed back a session we already hold
+            now = self._clock()
+            lifetime = settings.lifetime + random.uniform(-settings.jitter, settings.jitter)
+            session = Session(identity, now, now + max(settings.min_lifetime, lifetime))
+            self._guests.append(session)
+            return session
+        return None
+
+    async def _fetch_identity(self, token: str | None) -> core.Identity:
+        """The auths endpoint's answer: a new guest without a token, else the token's account."""
+        request = core.auth_request(self._profile, token, self._fe_version())
+        response = await self._engine.fetch(request)
+        if response.status != 200:
+            raise UpstreamError.from_failure(core.http_failure(response.status, response.body))
+        return core.parse_auth_response(response.body)
+
+    def _retire_expired(self) -> None:
+        now = self._clock()
+        for session in list(self._guests):
+            if session.expired(now) and session.active_requests == 0:
+                self._retire(session)
+
+    def _retire(self, session: Session) -> None:
+        if session not in self._guests:
+            return
+        self._guests.remove(session)
+        task = asyncio.get_running_loop().create_task(self._delete_chats(session))
+        self._housekeeping.add(task)
+        task.add_done_callback(self._housekeeping.discard)
+
+    async def _delete_chats(self, session: Session) -> None:
+        request = core.delete_chats_request(
+            self._profile, session.identity.token, self._fe_version()
+        )
+        try:
+            await self._engine.fetch(request)
+        except UpstreamError as error:
+            log.info("chats of a retired guest not deleted: %s", error)
