@@ -26,8 +26,8 @@ struct Usage {
 // shape; the server uses `http_status` when the failure is known before the first byte went out.
 struct StreamError {
   enum class Origin : uint8_t {
-    Upstream,  // the upstream said so (in-stream `error` object)
-    Protocol,  // the upstream's bytes could not be understood (bad JSON, oversized line, …)
+    Upstream,   // the upstream said so (in-stream `error` object)
+    Protocol,   // the upstream's bytes could not be understood (bad JSON, oversized line, …)
     Transport,  // the connection to the upstream failed mid-response (reset, timeout)
   };
   Origin origin = Origin::Upstream;
