@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev   # the core
   libgtest-dev libbenchmark-dev                        # C++ tests and benchmarks
   clang-format                                         # C++ formatting check
+  openssl                                              # throwaway TLS certificates in tests
 )
 
 missing=()

@@ -348,3 +348,13 @@ def test_dropping_a_stream_without_reading_frees_it(
     while engine.stats()["active"] and time.monotonic() < deadline:
         time.sleep(0.01)
     assert engine.stats()["active"] == 0
+
+
+def test_connections_are_reused(engine: UpstreamEngine, mock_upstream: MockUpstream) -> None:
+    async def main() -> None:
+        for _ in range(5):
+            response = await engine.fetch(core.HttpRequest(url=mock_upstream.url + "/"))
+            assert response.status == 200
+
+    asyncio.run(main())
+    assert mock_upstream.stats.total_connections == 1

@@ -73,12 +73,15 @@ def test_the_front_end_version_is_discovered_once_and_cached(mock: MockUpstream)
     assert [r.path for r in mock.requests].count("/") == 1
 
 
-def test_parallel_clients_never_share_a_guest_beyond_the_pool(mock: MockUpstream) -> None:
+def test_parallel_requests_each_get_a_guest_of_their_own(mock: MockUpstream) -> None:
     mock.default_reply = Reply.answer("ok").stall(after=0, seconds=0.2)
-    client = make_client(mock, guest_settings=GuestPoolSettings(size=3))
+    client = make_client(mock, guest_settings=GuestPoolSettings(size=3, max_size=8))
 
     async def main() -> None:
+        await client.identities.warm()
+        assert len(client.identities.guest_sessions) == 3
         await asyncio.gather(*(client.complete(client.plan(chat())) for _ in range(6)))
+        # After the burst the pool shrinks back to its warm size.
         sessions = client.identities.guest_sessions
         assert len(sessions) == 3
         assert all(s.active_requests == 0 for s in sessions)
@@ -86,8 +89,20 @@ def test_parallel_clients_never_share_a_guest_beyond_the_pool(mock: MockUpstream
 
     asyncio.run(main())
     users = [r.identity.id for r in mock.completions]
-    assert len(set(users)) == 3
-    assert max(users.count(u) for u in set(users)) == 2  # least busy first
+    assert len(set(users)) == 6
+
+
+def test_beyond_the_maximum_the_least_busy_guest_is_shared(mock: MockUpstream) -> None:
+    mock.default_reply = Reply.answer("ok").stall(after=0, seconds=0.2)
+    client = make_client(mock, guest_settings=GuestPoolSettings(size=1, max_size=2))
+
+    async def main() -> None:
+        await asyncio.gather(*(client.complete(client.plan(chat())) for _ in range(4)))
+        await client.close()
+
+    asyncio.run(main())
+    users = [r.identity.id for r in mock.completions]
+    assert sorted(users.count(u) for u in set(users)) == [2, 2]
 
 
 def test_a_rate_limited_guest_is_replaced_and_the_request_retried(mock: MockUpstream) -> None:
@@ -139,6 +154,8 @@ def test_user_tokens_come_first_and_their_role_is_detected(mock: MockUpstream) -
     client = make_client(mock, user_tokens=[user.token])
 
     async def main() -> None:
+        await client.identities.verify_user_tokens()
+        assert [s.identity.guest for s in client.identities.user_sessions] == [False]
         identity = await client.identities.detect_role(user.token)
         assert not identity.guest
         output = await client.complete(client.plan(chat(model="GLM-5")))

@@ -49,7 +49,8 @@ class Session:
 
 @dataclass
 class GuestPoolSettings:
-    size: int = 3
+    size: int = 3  # sessions kept warm
+    max_size: int = 32  # one session per concurrent request up to this many; then the least busy
     lifetime: float = 480.0  # seconds, ± jitter (upstream-protocol §6)
     jitter: float = 60.0
     min_lifetime: float = 180.0
@@ -95,15 +96,22 @@ class IdentityProvider:
     async def acquire(
         self, *, allow_guest: bool = True, exclude: Sequence[Session] = ()
     ) -> Session:
-        """The least busy usable identity; raises UpstreamError when there is none."""
-        users = [s for s in self._users if s.valid and s not in exclude]
+        """A user token (the least busy), else a guest session of its own (an idle one, or a new
+        one up to the pool's maximum, else the least busy); raises UpstreamError when there is
+        none."""
+        users = [
+            s for s in self._users if s.valid and s not in exclude and (allow_guest or not s.guest)
+        ]
         if users:
             session = min(users, key=lambda s: s.active_requests)
             session.active_requests += 1
             return session
         if not (self._guests_enabled and allow_guest):
             raise UpstreamError(
-                "no upstream identity can serve this request (configure user tokens)",
+                "no upstream identity can serve this request: it needs a logged-in account "
+                "(configure user tokens)"
+                if not allow_guest
+                else "no upstream identity is available (configure user tokens or allow guests)",
                 kind="http",
                 status=503 if allow_guest else 403,
                 code="no_identity",
@@ -124,9 +132,30 @@ class IdentityProvider:
             elif failure.status == 401:
                 session.valid = False
                 log.warning("user token %s was refused: %s", mask(session.identity.token), failure)
-        retiring = not session.valid or session.expired(self._clock())
+        surplus = len([s for s in self._guests if s.valid]) > self._settings.size
+        retiring = not session.valid or session.expired(self._clock()) or surplus
         if session.guest and retiring and session.active_requests == 0:
             self._retire(session)
+
+    async def warm(self) -> None:
+        """Fills the guest pool to its size (at start-up, so the first requests need not wait)."""
+        if not self._guests_enabled:
+            return
+        async with self._lock:
+            self._retire_expired()
+            while len([s for s in self._guests if s.valid]) < self._settings.size:
+                if await self._mint_guest() is None:
+                    break
+
+    async def verify_user_tokens(self) -> None:
+        """Asks the auths endpoint about every configured token: a refused token is set aside,
+        a guest token is treated as one (no uploads, no user-only models)."""
+        for session in self._users:
+            try:
+                session.identity = await self.detect_role(session.identity.token)
+            except UpstreamError as error:
+                session.valid = False
+                log.warning("user token %s set aside: %s", mask(session.identity.token), error)
 
     async def detect_role(self, token: str) -> core.Identity:
         """Asks the auths endpoint who `token` belongs to (`role`: user or guest)."""
@@ -152,10 +181,15 @@ class IdentityProvider:
 
     async def _least_busy_guest(self, exclude: Sequence[Session]) -> Session:
         usable = [s for s in self._guests if s.valid and s not in exclude]
-        if len(usable) < self._settings.size or not usable:
+        idle = [s for s in usable if s.active_requests == 0]
+        if idle:
+            return min(idle, key=lambda s: s.created_at)
+        # A guest session serves one request at a time where possible: chat.z.ai limits the
+        # concurrency of each account, and a shared session would fail both requests.
+        if len(self._guests) < self._settings.max_size:
             minted = await self._mint_guest()
             if minted is not None:
-                usable.append(minted)
+                return minted
         if not usable:
             raise UpstreamError(
                 "could not get a guest session from chat.z.ai",

@@ -1,0 +1,134 @@
+"""HTTP/2 over TLS: the engine multiplexes concurrent streams to one host on one connection.
+
+The server is Hypercorn (a real HTTP/2 implementation) on loopback with a throwaway certificate;
+the mock chat.z.ai speaks HTTP/1.1 only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from zaiproxy import core
+from zaiproxy.upstream import EngineSettings, UpstreamEngine
+from zaiproxy.upstream.errors import UpstreamUnreachable
+
+from oracle import parse_openai_sse
+
+ANSWER = (
+    b'data: {"type":"chat:completion","data":{"delta_content":"multi","phase":"answer"}}\n\n'
+    b'data: {"type":"chat:completion","data":{"delta_content":"plexed","phase":"answer"}}\n\n'
+    b'data: {"type":"chat:completion","data":{"phase":"done","done":true}}\n\n'
+)
+
+
+class Http2Server:
+    """Hypercorn in a background thread; records each request's HTTP version and client port."""
+
+    def __init__(self, cert: Path, key: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.config = Config()
+        self.config.bind = [f"127.0.0.1:{self.port}"]
+        self.config.certfile = str(cert)
+        self.config.keyfile = str(key)
+        self.config.alpn_protocols = ["h2", "http/1.1"]
+        self.requests: list[tuple[str, int]] = []
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        self.requests.append((scope["http_version"], scope["client"][1]))
+        await asyncio.sleep(0.2)  # keep the streams open at the same time
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": ANSWER})
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def main() -> None:
+            self._loop.call_soon(self._started.set)
+            await serve(self.app, self.config, shutdown_trigger=self._stop.wait)
+
+        self._loop.run_until_complete(main())
+
+    def __enter__(self) -> Http2Server:
+        self._thread.start()
+        self._started.wait(10)
+        for _ in range(100):  # until the listening socket accepts
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.1).close()
+                break
+            except OSError:
+                threading.Event().wait(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+def server(certificate: tuple[Path, Path]) -> Iterator[Http2Server]:
+    with Http2Server(*certificate) as server:
+        yield server
+
+
+def test_concurrent_streams_share_one_http2_connection(
+    server: Http2Server, certificate: tuple[Path, Path]
+) -> None:
+    engine = UpstreamEngine(EngineSettings(ca_file=str(certificate[0])))
+    url = f"https://127.0.0.1:{server.port}/api/v2/chat/completions"
+
+    async def one() -> str:
+        request = core.HttpRequest(method="POST", url=url, body=b"{}")
+        async with engine.stream(request, core.PipelineOptions(output="openai-sse")) as stream:
+            return parse_openai_sse(b"".join([chunk async for chunk in stream])).content
+
+    async def main() -> list[str]:
+        return await asyncio.gather(*(one() for _ in range(10)))
+
+    try:
+        assert asyncio.run(main()) == ["multiplexed"] * 10
+    finally:
+        engine.close()
+    assert {version for version, _ in server.requests} == {"2"}
+    assert len({port for _, port in server.requests}) == 1  # one connection for all ten
+
+
+def test_tls_verification_is_on_by_default(server: Http2Server) -> None:
+    engine = UpstreamEngine()
+    try:
+        with pytest.raises(UpstreamUnreachable):
+            engine.fetch_sync(core.HttpRequest(url=f"https://127.0.0.1:{server.port}/"))
+    finally:
+        engine.close()
