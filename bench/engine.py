@@ -255,7 +255,11 @@ def run_polling(mock: Mock, args: argparse.Namespace) -> Run:
 
 def run_asyncio(mock: Mock, args: argparse.Namespace) -> Run:
     """The asyncio wrapper as the server uses it: one task per stream, `async for` over it."""
-    engine = UpstreamEngine(EngineSettings(stream_buffer_bytes=args.stream_buffer))
+    engine = UpstreamEngine(
+        EngineSettings(
+            stream_buffer_bytes=args.stream_buffer, receive_buffer_bytes=args.receive_buffer
+        )
+    )
     requests = completions(mock.url, args.streams)
     run = Run("asyncio", args.streams, args.events)
 
@@ -427,10 +431,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--text", default="token ", help="the text of each delta")
     parser.add_argument("--idle-streams", type=int, default=2000, help="stalled streams (0: skip)")
     parser.add_argument("--stream-buffer", type=int, default=256 * 1024, help="bytes")
-    parser.add_argument("--receive-buffer", type=int, default=4 * 1024, help="curl's, bytes")
+    parser.add_argument("--receive-buffer", type=int, default=2 * 1024, help="curl's, bytes")
     parser.add_argument(
         "--idle-receive-buffers",
-        default="16384,4096",
+        default="16384,4096,2048",
         help="comma-separated receive buffer sizes to compare idle memory for",
     )
     parser.add_argument(

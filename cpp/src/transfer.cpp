@@ -125,7 +125,10 @@ size_t Transfer::header(std::string_view line) {
     long code = 0;
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &code);
     status_ = static_cast<int>(code);
-    if (status_ >= 200) stream_->set_headers(status_, response_headers_);
+    if (status_ >= 200) {  // the final response: its headers belong to the reader now
+      stream_->set_headers(status_, std::move(response_headers_));
+      response_headers_ = {};
+    }
     return line.size();
   }
   const size_t colon = content.find(':');
