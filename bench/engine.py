@@ -24,16 +24,16 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from zaiproxy import core
+from zaiproxy.profile import load_profile
 from zaiproxy.upstream.engine import EngineSettings, UpstreamEngine
 
-MODEL = "0727-360B-API"
+MODEL = "GLM-4.5"
 FE_VERSION = "prod-fe-1.1.98"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -69,54 +69,15 @@ def mock_process(*options: str) -> Iterator[Mock]:
         process.wait(timeout=10)
 
 
-def guest(url: str) -> tuple[str, str]:
-    with urllib.request.urlopen(url + "/api/v1/auths/") as response:
-        profile = json.load(response)
-    return profile["token"], profile["id"]
-
-
-def completion(url: str, token: str, user_id: str, prompt: str = "Hello") -> core.HttpRequest:
-    """A completion the mock accepts: the web client's query, headers and signature."""
-    timestamp = int(time.time() * 1000)
-    request_id = str(uuid.uuid4())
-    chat_id = str(uuid.uuid4())
-    query = urllib.parse.urlencode(
-        {
-            "requestId": request_id,
-            "timestamp": timestamp,
-            "user_id": user_id,
-            "token": token,
-            "version": "0.0.1",
-            "platform": "web",
-            "current_url": f"https://chat.z.ai/c/{chat_id}",
-            "pathname": f"/c/{chat_id}",
-            "signature_timestamp": timestamp,
-        }
-    )
-    body = {
-        "stream": True,
-        "model": MODEL,
-        "messages": [{"role": "user", "content": prompt}],
-        "signature_prompt": prompt,
-        "chat_id": chat_id,
-        "id": str(uuid.uuid4()),
-    }
-    return core.HttpRequest(
-        method="POST",
-        url=f"{url}/api/v2/chat/completions?{query}",
-        headers=[
-            ("Content-Type", "application/json"),
-            ("Authorization", f"Bearer {token}"),
-            ("X-FE-Version", FE_VERSION),
-            ("X-Signature", core.sign(request_id, timestamp, user_id, prompt)),
-        ],
-        body=json.dumps(body).encode(),
-    )
-
-
 def completions(url: str, count: int) -> list[core.HttpRequest]:
-    token, user_id = guest(url)
-    return [completion(url, token, user_id) for _ in range(count)]
+    """Signed completions the mock accepts, written by the request builder as the server does."""
+    profile = load_profile(env={"ZAIPROXY_ORIGIN": url, "ZAIPROXY_FE_VERSION": FE_VERSION})
+    with urllib.request.urlopen(url + "/api/v1/auths/") as response:
+        identity = core.parse_auth_response(response.read())
+    plan = core.plan_chat(
+        profile, {"model": MODEL, "messages": [{"role": "user", "content": "Hi"}]}
+    )
+    return [plan.completion_request(identity) for _ in range(count)]
 
 
 def pipeline() -> core.PipelineOptions:
@@ -358,8 +319,9 @@ def measure_idle(url: str, count: int, receive_buffer: int, stream_buffer: int) 
     gc.collect()
     time.sleep(0.2)
     rss, heap = resident_bytes(), malloc_in_use()
+    # The requests stay alive until after the measurement: open() copies them, and freeing the
+    # Python side here would hide part of the engine's own allocations in the delta.
     streams = [engine.open(request, pipeline()) for request in requests]
-    del requests
     connected = wait_until(lambda: all(s.status == 200 for s in streams), 120)
     time.sleep(0.5)
     gc.collect()
@@ -431,10 +393,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--text", default="token ", help="the text of each delta")
     parser.add_argument("--idle-streams", type=int, default=2000, help="stalled streams (0: skip)")
     parser.add_argument("--stream-buffer", type=int, default=256 * 1024, help="bytes")
-    parser.add_argument("--receive-buffer", type=int, default=2 * 1024, help="curl's, bytes")
+    parser.add_argument("--receive-buffer", type=int, default=1024, help="curl's, bytes")
     parser.add_argument(
         "--idle-receive-buffers",
-        default="16384,4096,2048",
+        default="16384,4096,1024",
         help="comma-separated receive buffer sizes to compare idle memory for",
     )
     parser.add_argument(

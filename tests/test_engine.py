@@ -358,3 +358,19 @@ def test_connections_are_reused(engine: UpstreamEngine, mock_upstream: MockUpstr
 
     asyncio.run(main())
     assert mock_upstream.stats.total_connections == 1
+
+
+def test_output_streams_as_the_upstream_drips(
+    engine: UpstreamEngine, mock_upstream: MockUpstream
+) -> None:
+    token, user_id = guest(mock_upstream)
+    mock_upstream.enqueue(Reply.answer(["one ", "two ", "three"]).drip(0.05))
+
+    async def main() -> list[bytes]:
+        async with engine.stream(completion(mock_upstream, token, user_id), openai_sse()) as s:
+            return [chunk async for chunk in s]
+
+    batches = asyncio.run(main())
+    # Each delta reached the reader on its own, as it arrived: nothing waited for the end.
+    assert sum(b'"content":"' in batch for batch in batches) >= 3
+    assert parse_openai_sse(b"".join(batches)).content == "one two three"

@@ -7,13 +7,15 @@ import asyncio
 import base64
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import zaiproxy.profile
 from zaiproxy import core
 from zaiproxy.profile import load_profile
-from zaiproxy.testing import MockUpstream, Reply
+from zaiproxy.testing import DEFAULT_MODELS, MockUpstream, Model, Reply
 from zaiproxy.upstream import errors as upstream_errors
 from zaiproxy.upstream.client import RetryPolicy, UpstreamClient
 from zaiproxy.upstream.engine import UpstreamEngine
@@ -263,3 +265,22 @@ def test_guest_sessions_retire_after_their_lifetime(mock: MockUpstream) -> None:
     assert first != second
     retired = next(i for i in mock.guests if i.id == first)
     assert retired.delete_all_calls == 1
+
+
+def test_following_an_upstream_change_is_a_data_edit(tmp_path: Path) -> None:
+    """A new model and the older completions endpoint, from an edited profile, no rebuild."""
+    document = json.loads(
+        (Path(zaiproxy.profile.__file__).parent / "data" / "profile.json").read_text("utf-8")
+    )
+    document["completion_endpoint"] = "completions_v1"
+    document["models"].append({"alias": "GLM-Next", "upstream": "glm-next-preview"})
+    edited = tmp_path / "profile.json"
+    edited.write_text(json.dumps(document), "utf-8")
+    models = (*DEFAULT_MODELS, Model("glm-next-preview", "GLM-Next"))
+    with MockUpstream(models=models) as mock:
+        env = {"ZAIPROXY_PROFILE": str(edited), "ZAIPROXY_ORIGIN": mock.url}
+        client = UpstreamClient(load_profile(env=env), engine=UpstreamEngine())
+        mock.on_completion = lambda request: Reply.answer(request.json["model"])
+        output = asyncio.run(run(client, chat(model="GLM-Next"), output="openai-json"))
+        assert parse_openai_json(output).content == "glm-next-preview"
+        assert mock.completions[0].path == "/api/chat/completions"

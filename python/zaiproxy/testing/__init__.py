@@ -12,7 +12,7 @@ Pure standard library; it never uses zaiproxy's own core (which it exists to tes
 from __future__ import annotations
 
 from zaiproxy.testing._app import UploadedFile
-from zaiproxy.testing._catalogue import Model
+from zaiproxy.testing._catalogue import DEFAULT_MODELS, Model
 from zaiproxy.testing._identity import Identity, make_jwt
 from zaiproxy.testing._signature import DEFAULT_SIGNING_KEY, expected_signature
 from zaiproxy.testing.config import MockConfig
@@ -22,6 +22,7 @@ from zaiproxy.testing.replies import Pacing, Reply, find_trigger
 from zaiproxy.testing.stats import Stats
 
 __all__ = [
+    "DEFAULT_MODELS",
     "DEFAULT_SIGNING_KEY",
     "Identity",
     "MockConfig",

@@ -35,7 +35,7 @@ class EngineSettings:
     no_proxy: str = ""
     verify_tls: bool = True
     ca_file: str = ""
-    receive_buffer_bytes: int = 2 * 1024
+    receive_buffer_bytes: int = 1024
 
     @classmethod
     def from_env(
