@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+
+from zaiproxy.testing import MockUpstream, Reply
 
 from conftest import GOLDEN
 from oracle import parse
@@ -52,3 +55,26 @@ def test_replay_from_stdin_reports_an_upstream_error() -> None:
     assert done.returncode == 1
     assert json.loads(done.stdout)["error"]["code"] == 426
     assert "您的客户端校验失败" in done.stderr.decode()
+
+
+def chat(mock: MockUpstream, *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "ZAIPROXY_ORIGIN": mock.url}
+    command = [sys.executable, "-m", "zaiproxy.cli", "chat", *args]
+    return subprocess.run(command, capture_output=True, timeout=60, env=env, check=False)
+
+
+def test_chat_streams_the_api_output_from_the_upstream(mock_upstream: MockUpstream) -> None:
+    mock_upstream.enqueue(Reply.thinking_answer("Hmm.", ["Bonjour", " !"]))
+    done = chat(mock_upstream, "Say hello in French", "--output", "anthropic-sse")
+    assert done.returncode == 0, done.stderr
+    result = parse("anthropic-sse", done.stdout)
+    assert (result.content, result.reasoning) == ("Bonjour !", "Hmm.")
+    assert mock_upstream.completions[0].json["signature_prompt"] == "Say hello in French"
+
+
+def test_chat_reports_upstream_errors(mock_upstream: MockUpstream) -> None:
+    mock_upstream.fail_request(1, reply=Reply.signature_failed())
+    done = chat(mock_upstream, "Hi")
+    assert done.returncode == 1
+    assert b"upstream error (400)" in done.stderr
+    assert b"ZAIPROXY_SIGNING_KEY" in done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import time
 import uuid
@@ -54,6 +55,35 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _chat(args: argparse.Namespace) -> int:
+    # Imported here: the other commands need none of the client.
+    from zaiproxy.profile import load_profile
+    from zaiproxy.upstream import UpstreamClient, UpstreamError
+
+    client = UpstreamClient(load_profile(), user_tokens=args.token or ())
+    request = {"model": args.model, "messages": [{"role": "user", "content": args.prompt}]}
+    sink = sys.stdout.buffer
+    try:
+        plan = client.plan(request)
+        async with await client.open(plan, output=args.output, think=args.think) as stream:
+            async for data in stream:
+                sink.write(data)
+                sink.flush()
+    except core.RequestError as error:
+        print(f"bad request: {error}", file=sys.stderr)
+        return 2
+    except UpstreamError as error:
+        print(f"upstream error ({error.status}): {error}", file=sys.stderr)
+        return 1
+    finally:
+        await client.close()
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    return asyncio.run(_chat(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zaiproxy",
@@ -82,6 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--include-usage", action="store_true")
     replay.add_argument("--chunk-size", type=int, default=65536)
     replay.set_defaults(run=_cmd_replay)
+
+    chat = commands.add_parser(
+        "chat",
+        help="send one prompt to chat.z.ai (or ZAIPROXY_ORIGIN) and print the API output",
+    )
+    chat.add_argument("prompt")
+    chat.add_argument("--model", default="GLM-4.5")
+    chat.add_argument("--output", choices=OUTPUTS, default="openai-sse")
+    chat.add_argument("--think", choices=THINK_MODES, default="reasoning")
+    chat.add_argument(
+        "--token", action="append", help="a chat.z.ai user token (repeatable); default: guests"
+    )
+    chat.set_defaults(run=_cmd_chat)
     return parser
 
 

@@ -138,7 +138,8 @@ class IdentityProvider:
             self._retire(session)
 
     async def warm(self) -> None:
-        """Fills the guest pool to its size (at start-up, so the first requests need not wait)."""
+        """Retires expired idle guests and fills the pool to its size: at start-up, so the first
+        requests need not wait, and then periodically (every 30 s or so) from the server."""
         if not self._guests_enabled:
             return
         async with self._lock:
