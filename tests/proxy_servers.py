@@ -12,7 +12,9 @@ import struct
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
-from types import TracebackType
+from typing import Callable
+
+from zaiproxy.testing.background import BackgroundServer
 
 # Headers that concern one hop only: a forward proxy drops them (RFC 9110 §7.6.1).
 _HOP_BY_HOP = {
@@ -37,19 +39,17 @@ class ProxyLog:
     refused: int = 0  # requests the proxy could not (or would not) carry
 
 
-class _ProxyServer:
-    """The thread, the event loop and the bookkeeping; subclasses serve one client each."""
+class _ProxyServer(BackgroundServer):
+    """The bookkeeping; subclasses serve one client each."""
 
-    name = "proxy"
+    thread_name = "test-proxy"
     scheme = "http"
 
     def __init__(self) -> None:
+        super().__init__()
         self.port = 0
         self._log = ProxyLog()
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._stop: asyncio.Event | None = None
         self._clients: set[asyncio.Task[None]] = set()
 
     @property
@@ -65,54 +65,12 @@ class _ProxyServer:
                 self._log.refused,
             )
 
-    # ── lifecycle ──
-
-    def start(self) -> _ProxyServer:
-        started = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, args=(started,), name=f"test-{self.name}", daemon=True
-        )
-        self._thread.start()
-        if not started.wait(10) or not self.port:
-            raise RuntimeError(f"the {self.name} did not start")
-        return self
-
-    def close(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
-        stop = self._stop
-        assert stop is not None
-        self._loop.call_soon_threadsafe(stop.set)
-        self._thread.join(10)
-        self._loop = self._thread = None
-
-    def __enter__(self) -> _ProxyServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _run(self, started: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve(started))
-        finally:
-            started.set()
-            loop.close()
-
-    async def _serve(self, started: threading.Event) -> None:
-        self._stop = asyncio.Event()
+    async def serve(self, on_listening: Callable[[], None]) -> None:
         server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
         self.port = server.sockets[0].getsockname()[1]
-        started.set()
+        on_listening()
         async with server:
-            await self._stop.wait()
+            await self.until_stopped()
             server.close()
             for task in list(self._clients):
                 task.cancel()
@@ -200,7 +158,7 @@ class HttpProxy(_ProxyServer):
     body if any) over a fresh upstream connection with ``Connection: close``, one request per
     client connection; ``CONNECT host:port`` opens a tunnel."""
 
-    name = "http-proxy"
+    thread_name = "test-http-proxy"
 
     async def _serve_client(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -254,7 +212,7 @@ class Socks5Proxy(_ProxyServer):
     """``socks5h://127.0.0.1:PORT``: RFC 1928 without authentication, CONNECT only, IPv4 and
     domain-name addresses (IPv6 is answered "address type not supported")."""
 
-    name = "socks5-proxy"
+    thread_name = "test-socks5-proxy"
     scheme = "socks5h"
 
     # Reply codes (RFC 1928 §6).

@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
 from zaiproxy import core
+from zaiproxy.testing.background import BackgroundServer
 from zaiproxy.upstream import EngineSettings, UpstreamEngine
 from zaiproxy.upstream.errors import UpstreamUnreachable
 
@@ -31,10 +31,13 @@ ANSWER = (
 )
 
 
-class Http2Server:
-    """Hypercorn in a background thread; records each request's HTTP version and client port."""
+class Http2Server(BackgroundServer):
+    """Hypercorn; records each request's HTTP version and client port."""
+
+    thread_name = "test-http2-server"
 
     def __init__(self, cert: Path, key: Path) -> None:
+        super().__init__()
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -44,10 +47,6 @@ class Http2Server:
         self.config.keyfile = str(key)
         self.config.alpn_protocols = ["h2", "http/1.1"]
         self.requests: list[tuple[str, int]] = []
-        self._loop = asyncio.new_event_loop()
-        self._stop = asyncio.Event()
-        self._started = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -58,29 +57,19 @@ class Http2Server:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": ANSWER})
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-
-        async def main() -> None:
-            self._loop.call_soon(self._started.set)
-            await serve(self.app, self.config, shutdown_trigger=self._stop.wait)
-
-        self._loop.run_until_complete(main())
-
-    def __enter__(self) -> Http2Server:
-        self._thread.start()
-        self._started.wait(10)
-        for _ in range(100):  # until the listening socket accepts
+    async def serve(self, on_listening: Callable[[], None]) -> None:
+        server = asyncio.ensure_future(
+            serve(self.app, self.config, shutdown_trigger=self.until_stopped)
+        )
+        while not server.done():  # Hypercorn does not say when it listens: try the port
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.1).close()
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
                 break
             except OSError:
-                threading.Event().wait(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
+                await asyncio.sleep(0.02)
+        on_listening()
+        await server
 
 
 @pytest.fixture(scope="module")

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import threading
-from types import TracebackType
 from typing import Any, Callable
 
 from zaiproxy.testing._app import UploadedFile, UpstreamApp
 from zaiproxy.testing._http import HttpServer
 from zaiproxy.testing._identity import Identity, IdentityRegistry
+from zaiproxy.testing.background import BackgroundServer
 from zaiproxy.testing.config import MockConfig
 from zaiproxy.testing.records import RecordedRequest
 from zaiproxy.testing.replies import Reply
 from zaiproxy.testing.stats import Stats
 
 
-class MockUpstream:
+class MockUpstream(BackgroundServer):
     """`with MockUpstream(min_fe_version="prod-fe-1.0.185") as mock: mock.url`.
 
     Keyword arguments override fields of `config` (see MockConfig). Completions answer, in order
@@ -25,72 +24,26 @@ class MockUpstream:
     then `default_reply` (an echo of the signed prompt).
     """
 
+    thread_name = "zaiproxy-mock-upstream"
+
     def __init__(self, config: MockConfig | None = None, **overrides: Any) -> None:
         self.config = dataclasses.replace(config or MockConfig(), **overrides)
         self.stats = Stats()
         self._identities = IdentityRegistry(self.config.clock)
         self._app = UpstreamApp(self.config, self._identities, self.stats)
         self._http = HttpServer(self._app.handle, self.stats)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._stopped: asyncio.Future[None] | None = None
+        super().__init__()
         self.port = 0
-
-    # lifecycle
-
-    def start(self) -> MockUpstream:
-        started = threading.Event()
-        failure: list[BaseException] = []
-        self._thread = threading.Thread(
-            target=self._run, args=(started, failure), name="zaiproxy-mock-upstream", daemon=True
-        )
-        self._thread.start()
-        started.wait()
-        if failure:
-            raise failure[0]
-        return self
-
-    def close(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
-        stopped = self._stopped
-        assert stopped is not None
-        self._loop.call_soon_threadsafe(lambda: stopped.done() or stopped.set_result(None))
-        self._thread.join()
-        self._loop = self._thread = None
-
-    def __enter__(self) -> MockUpstream:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _run(self, started: threading.Event, failure: list[BaseException]) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self.serve(started.set))
-        except BaseException as error:  # reported to start() when it happens before `started`
-            failure.append(error)
-            started.set()
-        finally:
-            loop.close()
 
     async def serve(self, on_listening: Callable[[], None] = lambda: None) -> None:
         """Serves on the running loop until close() (also what `python -m` runs)."""
-        self._stopped = asyncio.get_running_loop().create_future()
         server = await asyncio.get_running_loop().create_server(
             self._http.protocol, self.config.host, self.config.port, backlog=4096
         )
         self.port = server.sockets[0].getsockname()[1]
         on_listening()
         try:
-            await self._stopped
+            await self.until_stopped()
         finally:
             server.close()
             self._http.close_all()
