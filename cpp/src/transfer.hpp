@@ -33,7 +33,6 @@ class Transfer {
 
   uint64_t id() const { return stream_->id; }
   CURL* easy() const { return easy_; }
-  bool paused() const { return paused_; }
 
   // Called once curl is about to run the request.
   void started(Clock::time_point now);
