@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "ascii.hpp"
 #include "utf8.hpp"
 
 namespace zaiproxy::tool {
@@ -109,7 +110,7 @@ class Reader {
 
   bool at_end() const { return pos_ >= text_.size(); }
   void skip_space() {
-    while (!at_end() && is_ascii_space(text_[pos_])) ++pos_;
+    while (!at_end() && ascii::is_space(text_[pos_])) ++pos_;
   }
   // Consumes `literal` if the text continues with it.
   bool take(std::string_view literal) {
@@ -233,20 +234,20 @@ class Reader {
 
 // A legacy or parameter value: the JSON value it spells, else the trimmed text as a string.
 Json json_or_string(std::string_view text) {
-  std::string_view trimmed = trim_ascii_space(text);
+  std::string_view trimmed = ascii::trim_space(text);
   if (std::optional<Json> value = parse_json(trimmed)) return std::move(*value);
   return Json(std::string(trimmed));
 }
 
 // An args_json payload: trimmed, unfenced, `{}` when empty; nullopt when it is not JSON.
 std::optional<Json> args_json_value(std::string_view text) {
-  std::string_view payload = trim_ascii_space(text);
+  std::string_view payload = ascii::trim_space(text);
   if (starts_with(payload, "```")) {
     payload.remove_prefix(3);
     if (starts_with(payload, "json")) payload.remove_prefix(4);
   }
   if (ends_with(payload, "```")) payload.remove_suffix(3);
-  payload = trim_ascii_space(payload);
+  payload = ascii::trim_space(payload);
   if (payload.empty()) return Json::object();
   return parse_json(payload);
 }
@@ -254,7 +255,7 @@ std::optional<Json> args_json_value(std::string_view text) {
 std::optional<std::string> trimmed_element_text(Reader& in, std::string_view close) {
   std::optional<std::string> text = in.element_text(close);
   if (!text) return std::nullopt;
-  return std::string(trim_ascii_space(*text));
+  return std::string(ascii::trim_space(*text));
 }
 
 // `<args>` children after the start tag, up to and past `</args>`.
@@ -315,22 +316,16 @@ std::optional<ParsedCall> invoke(Reader& in) {
     if (!value) return std::nullopt;
     arguments[*key] = json_or_string(*value);
   }
-  return ParsedCall{std::string(trim_ascii_space(*name)), std::move(arguments)};
+  return ParsedCall{std::string(ascii::trim_space(*name)), std::move(arguments)};
 }
 
 }  // namespace
 
 bool is_all_ascii_space(std::string_view text) {
   for (char c : text) {
-    if (!is_ascii_space(c)) return false;
+    if (!ascii::is_space(c)) return false;
   }
   return true;
-}
-
-std::string_view trim_ascii_space(std::string_view text) {
-  while (!text.empty() && is_ascii_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_ascii_space(text.back())) text.remove_suffix(1);
-  return text;
 }
 
 std::optional<std::vector<ParsedCall>> parse_function_calls(std::string_view body) {

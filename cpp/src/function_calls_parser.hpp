@@ -28,10 +28,9 @@ inline constexpr std::string_view kCallClose = "</function_call>";
 inline constexpr std::string_view kCallsOpen = "<function_calls>";
 inline constexpr std::string_view kCallsClose = "</function_calls>";
 
-// Whitespace in the sense of C.3 rule 4: the four ASCII bytes, never U+3000 or NBSP.
-inline bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+// Whitespace in the sense of C.3 rule 4 (ascii::is_space): the four ASCII bytes, never U+3000
+// or NBSP.
 bool is_all_ascii_space(std::string_view text);
-std::string_view trim_ascii_space(std::string_view text);
 
 struct ParsedCall {
   std::string name;

@@ -1,5 +1,6 @@
 #include "zaiproxy/openai_chunk_decoder.hpp"
 
+#include "ascii.hpp"
 #include "json_reader.hpp"
 #include "upstream_fields.hpp"
 #include "utf8.hpp"
@@ -8,7 +9,7 @@ namespace zaiproxy {
 
 void OpenAiChunkDecoder::feed(std::string_view data, SourceSink& sink) {
   if (ended_) return;
-  const std::string_view payload = upstream::trim(data);
+  const std::string_view payload = ascii::trim_space(data);
   if (payload.empty()) return;
   if (payload == "[DONE]") return end(sink);
   if (!read_chunk(payload)) return fail(upstream::invalid_event_error(payload), sink);

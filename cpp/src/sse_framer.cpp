@@ -2,22 +2,16 @@
 
 #include <cstring>
 
+#include "ascii.hpp"
+
 namespace zaiproxy {
 namespace {
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
-bool is_ascii_whitespace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_ascii_whitespace(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_ascii_whitespace(text.back())) text.remove_suffix(1);
-  return text;
-}
-
 // A `data:` value that is a whole JSON object or the `[DONE]` marker on its own.
 bool is_complete_json_line(std::string_view value) {
-  const std::string_view content = trim(value);
+  const std::string_view content = ascii::trim_space(value);
   if (content == "[DONE]") return true;
   return content.size() >= 2 && content.front() == '{' && content.back() == '}';
 }

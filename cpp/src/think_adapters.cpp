@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ascii.hpp"
+
 namespace zaiproxy::think {
 namespace {
 
@@ -166,7 +168,7 @@ void ReasoningTextFilter::leading(std::string_view text, std::string& out) {
 
 void ReasoningTextFilter::trailing(std::string_view text, std::string& out) {
   size_t end = text.size();
-  while (end > 0 && is_ascii_space(text[end - 1])) --end;
+  while (end > 0 && ascii::is_space(text[end - 1])) --end;
   if (end == 0) {
     held_space_.append(text);
     if (held_space_.size() > kMaxHeldSpaceBytes) {
@@ -372,7 +374,7 @@ void InlineThinkAdapter::content(std::string_view text, ThinkOutput& out) {
   }
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (open_matched_ == 0 && is_ascii_space(c)) continue;
+    if (open_matched_ == 0 && ascii::is_space(c)) continue;
     if (c != kThinkOpen[open_matched_]) {
       // No think block: the content is the answer, verbatim, held bytes included (B14).
       state_ = State::Answer;

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <utility>
 
+#include "ascii.hpp"
+
 namespace zaiproxy::think {
 namespace {
 
@@ -37,7 +39,7 @@ std::string_view opening_piece(ThinkMode mode) {
 
 std::string_view trim_leading_space(std::string_view text) {
   size_t i = 0;
-  while (i < text.size() && is_ascii_space(text[i])) ++i;
+  while (i < text.size() && ascii::is_space(text[i])) ++i;
   return text.substr(i);
 }
 

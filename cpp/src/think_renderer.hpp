@@ -15,7 +15,6 @@
 namespace zaiproxy::think {
 
 // Whitespace in the sense of C.3 rule 4: exactly the four ASCII bytes, never U+3000 or NBSP.
-inline bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 // `text` without its leading ASCII whitespace.
 std::string_view trim_leading_space(std::string_view text);

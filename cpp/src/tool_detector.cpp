@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "ascii.hpp"
 #include "function_calls_parser.hpp"
 #include "tool_call_block.hpp"
 #include "tool_trigger_scanner.hpp"
@@ -164,7 +165,7 @@ class ToolDetector::Impl {
   // The upstream's native tool use: a call for the client only if the client offered that tool.
   void upstream_tool(const ResponseEvent& event, ResponseSink& sink) {
     if (state_ == State::Disabled || !allows(event.tool_name)) return;
-    std::string_view text = tool::trim_ascii_space(event.tool_arguments);
+    std::string_view text = ascii::trim_space(event.tool_arguments);
     std::optional<nlohmann::ordered_json> arguments =
         text.empty() ? nlohmann::ordered_json::object() : tool::parse_json(text);
     if (!arguments || !arguments->is_object()) return;

@@ -1,17 +1,10 @@
 #include "tool_prompt_writer.hpp"
 
+#include "ascii.hpp"
 #include "zaiproxy/tool_prompt.hpp"
 
 namespace zaiproxy::tool_prompt {
 namespace {
-
-constexpr std::string_view kWhitespace = " \t\n\r\f\v";
-
-std::string_view trim(std::string_view text) {
-  const size_t begin = text.find_first_not_of(kWhitespace);
-  if (begin == std::string_view::npos) return {};
-  return text.substr(begin, text.find_last_not_of(kWhitespace) + 1 - begin);
-}
 
 // `]]>` cannot appear inside a CDATA section: end the section between `]]` and `>`.
 std::string cdata(std::string_view data) {
@@ -48,7 +41,7 @@ std::string encode_tool_calls(std::string_view text, const std::vector<ToolCallR
   out.append("\n").append(trigger).append("\n<function_calls>");
   for (const ToolCallRecord& call : calls) out.append("\n").append(encode_call(call));
   out.append("\n</function_calls>");
-  return std::string(trim(out));
+  return std::string(ascii::trim(out));
 }
 
 std::string encode_tool_result(const ToolCallRecord& call, std::string_view content) {

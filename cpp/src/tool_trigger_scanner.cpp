@@ -17,7 +17,7 @@ constexpr size_t kMaxDroppedWhitespace = 256;
 size_t whitespace_run_start(std::string_view text, size_t end) {
   size_t limit = end > kMaxDroppedWhitespace ? end - kMaxDroppedWhitespace : 0;
   size_t start = end;
-  while (start > limit && is_ascii_space(text[start - 1])) --start;
+  while (start > limit && ascii::is_space(text[start - 1])) --start;
   return start;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "ascii.hpp"
 #include "function_calls_parser.hpp"
 
 namespace zaiproxy::tool {
@@ -31,7 +32,7 @@ class TriggerScanner {
   // it has no '<' and does not end in whitespace. Most answer pieces are like that; the caller
   // then forwards them without building anything.
   bool passes_through(std::string_view piece) const {
-    if (!held_.empty() || piece.empty() || is_ascii_space(piece.back())) return false;
+    if (!held_.empty() || piece.empty() || ascii::is_space(piece.back())) return false;
     // A token is a few bytes: a plain loop beats a call into memchr there.
     if (piece.size() > 32) return std::memchr(piece.data(), '<', piece.size()) == nullptr;
     for (char c : piece) {

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "ascii.hpp"
 #include "transfer_failure.hpp"
 
 namespace zaiproxy {
@@ -12,14 +13,6 @@ namespace {
 
 // An error body is for the message only: a WAF page or a JSON detail fits well within this.
 constexpr size_t kMaxErrorBody = 64 * 1024;
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() &&
-         (text.back() == '\r' || text.back() == '\n' || text.back() == ' ' || text.back() == '\t'))
-    text.remove_suffix(1);
-  return text;
-}
 
 void check(CURLcode code, const char* what) {
   if (code != CURLE_OK)
@@ -120,7 +113,7 @@ size_t Transfer::header(std::string_view line) {
     status_ = 0;
     return line.size();
   }
-  const std::string_view content = trim(line);
+  const std::string_view content = ascii::trim_space(line);
   if (content.empty()) {
     long code = 0;
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &code);
@@ -133,8 +126,8 @@ size_t Transfer::header(std::string_view line) {
   }
   const size_t colon = content.find(':');
   if (colon != std::string_view::npos) {
-    response_headers_.emplace_back(std::string(trim(content.substr(0, colon))),
-                                   std::string(trim(content.substr(colon + 1))));
+    response_headers_.emplace_back(std::string(ascii::trim_space(content.substr(0, colon))),
+                                   std::string(ascii::trim_space(content.substr(colon + 1))));
   }
   return line.size();
 }

@@ -33,13 +33,6 @@ void read_string_into(JsonReader& reader, std::string& out) {
 
 }  // namespace
 
-std::string_view trim(std::string_view payload) {
-  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!payload.empty() && is_space(payload.front())) payload.remove_prefix(1);
-  while (!payload.empty() && is_space(payload.back())) payload.remove_suffix(1);
-  return payload;
-}
-
 bool read_error(JsonReader& reader, StreamError& error) {
   error = StreamError{};
   error.origin = StreamError::Origin::Upstream;

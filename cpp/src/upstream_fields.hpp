@@ -9,7 +9,6 @@
 namespace zaiproxy::upstream {
 
 // `payload` without leading and trailing ASCII whitespace.
-std::string_view trim(std::string_view payload);
 
 // Reads an upstream `error` value. An object gives `code` (number → its digits with
 // code_is_number, string → as is) and a message from `detail`, else `message`, else `msg`, else

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ascii.hpp"
 #include "glm_block.hpp"
 #include "json_reader.hpp"
 #include "upstream_fields.hpp"
@@ -46,7 +47,7 @@ ZaiDecoder::ZaiDecoder(ZaiDecoderOptions options) : options_(options) {}
 
 void ZaiDecoder::feed(std::string_view data, SourceSink& sink) {
   if (ended_) return;
-  const std::string_view payload = upstream::trim(data);
+  const std::string_view payload = ascii::trim_space(data);
   if (payload.empty()) return;
   if (payload == "[DONE]") return end(sink);
   if (!read_envelope(payload)) return fail(upstream::invalid_event_error(payload), sink);
