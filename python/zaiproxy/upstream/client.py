@@ -125,7 +125,7 @@ class UpstreamClient:
         if plan.needs_chat_creation:
             request = plan.chat_creation_request(identity, context, files=files)
             created = await self.engine.fetch(request)
-            self._raise_for_status(created.status, created.body)
+            created.raise_for_status()
             chat_id = core.parse_chat_creation_response(created.body)
         return plan.completion_request(identity, context, chat_id=chat_id, files=files)
 
@@ -135,14 +135,9 @@ class UpstreamClient:
         files = []
         for index in range(len(plan.uploads)):
             response = await self.engine.fetch(plan.upload_request(identity, index, context))
-            self._raise_for_status(response.status, response.body)
+            response.raise_for_status()
             files.append(core.parse_upload_response(response.body))
         return files
-
-    @staticmethod
-    def _raise_for_status(status: int, body: bytes) -> None:
-        if not 200 <= status < 300:
-            raise UpstreamError.from_failure(core.http_failure(status, body))
 
 
 class ChatStream:

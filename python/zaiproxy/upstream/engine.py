@@ -76,6 +76,11 @@ class Response:
         wanted = name.lower()
         return [value for key, value in self.headers if key.lower() == wanted]
 
+    def raise_for_status(self) -> None:
+        """Raises the engine's typed error for a non-2xx status (what a streamed request would)."""
+        if not 200 <= self.status < 300:
+            raise UpstreamError.from_failure(core.http_failure(self.status, self.body))
+
 
 class UpstreamEngine:
     """Process-wide handle on the C++ engine.

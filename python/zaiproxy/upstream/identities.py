@@ -225,8 +225,7 @@ class IdentityProvider:
         """The auths endpoint's answer: a new guest without a token, else the token's account."""
         request = core.auth_request(self._profile, token, self._fe_version())
         response = await self._engine.fetch(request)
-        if response.status != 200:
-            raise UpstreamError.from_failure(core.http_failure(response.status, response.body))
+        response.raise_for_status()
         return core.parse_auth_response(response.body)
 
     def _retire_expired(self) -> None:
