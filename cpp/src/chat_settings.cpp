@@ -1,5 +1,7 @@
 #include "chat_settings.hpp"
 
+#include <algorithm>
+
 #include "zaiproxy/tool_prompt.hpp"
 
 namespace zaiproxy {
@@ -40,6 +42,20 @@ void copy_max_tokens(const Json& request, Json& params) {
   }
 }
 
+// OpenAI's `stop` is a string or up to four strings, Anthropic's `stop_sequences` a list; the
+// upstream's params take the list form.
+void copy_stop_sequences(const Json& request, const char* key, Json& params) {
+  const Json* value = present(request, key);
+  if (!value) return;
+  Json sequences = value->is_string() ? Json::array({*value}) : *value;
+  const bool strings =
+      sequences.is_array() && std::all_of(sequences.begin(), sequences.end(),
+                                          [](const Json& item) { return item.is_string(); });
+  if (!strings)
+    throw RequestError(std::string(key) + " must be a string or a list of strings", key);
+  if (!sequences.empty()) params["stop"] = std::move(sequences);
+}
+
 std::optional<bool> anthropic_thinking(const Json& request) {
   const Json* thinking = present(request, "thinking");
   if (!thinking) return std::nullopt;
@@ -73,7 +89,13 @@ ChatSettings read_chat_settings(const Json& request, Dialect dialect) {
   copy_number(request, "temperature", settings.params);
   copy_number(request, "top_p", settings.params);
   copy_max_tokens(request, settings.params);
+  copy_stop_sequences(request, dialect == Dialect::Anthropic ? "stop_sequences" : "stop",
+                      settings.params);
   settings.enable_thinking = boolean(request, "enable_thinking");
+  // `reasoning: true` is how one older proxy's clients ask for thinking.
+  if (!settings.enable_thinking && dialect == Dialect::OpenAi) {
+    settings.enable_thinking = boolean(request, "reasoning");
+  }
   if (!settings.enable_thinking) {
     settings.enable_thinking = dialect == Dialect::Anthropic ? anthropic_thinking(request)
                                                              : openai_reasoning_effort(request);

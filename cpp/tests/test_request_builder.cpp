@@ -136,6 +136,19 @@ TEST(CompletionRequest, PassesTheClientsParameters) {
   EXPECT_EQ(body["params"], Json::parse(R"({"temperature":0.5,"top_p":0.9,"max_tokens":100})"));
 }
 
+TEST(CompletionRequest, PassesStopSequencesAsAList) {
+  const auto params = [](const ChatPlan& plan) {
+    return Json::parse(plan.completion_request(guest(), v8_context()).body)["params"];
+  };
+  EXPECT_EQ(params(openai_plan(R"({"stop":"END","messages":[]})")),
+            Json::parse(R"({"stop":["END"]})"));
+  EXPECT_EQ(params(openai_plan(R"({"stop":["a","b"],"messages":[]})")),
+            Json::parse(R"({"stop":["a","b"]})"));
+  EXPECT_EQ(params(anthropic_plan(R"({"max_tokens":9,"stop_sequences":["x"],"messages":[]})")),
+            Json::parse(R"({"max_tokens":9,"stop":["x"]})"));
+  EXPECT_THROW(openai_plan(R"({"stop":[1],"messages":[]})"), RequestError);
+}
+
 TEST(CompletionRequest, UsesTheUserNameOfTheIdentity) {
   const Identity user = Identity::from_token(kGuestJwt, false, "Alice");
   const Json body = Json::parse(openai_plan(kHello).completion_request(user, v8_context()).body);
@@ -305,6 +318,8 @@ TEST(ChatPlan, ThinkingSwitches) {
                   .enable_thinking());
   EXPECT_FALSE(openai_plan(R"({"model":"GLM-5","reasoning_effort":"none","messages":[]})")
                    .enable_thinking());
+  EXPECT_TRUE(
+      openai_plan(R"({"model":"GLM-4.5","reasoning":true,"messages":[]})").enable_thinking());
   EXPECT_TRUE(
       anthropic_plan(
           R"({"model":"GLM-4.5","max_tokens":9,"thinking":{"type":"enabled","budget_tokens":9},"messages":[]})")
