@@ -82,9 +82,13 @@ class UpstreamClient:
         output: str = "openai-sse",
         think: str = "reasoning",
         include_usage: bool = False,
+        input_tokens: int = 0,
     ) -> ChatStream:
-        """Starts the completion: returns once output flows, or raises ``UpstreamError``."""
-        pipeline = plan.pipeline_options(output=output, think=think, include_usage=include_usage)
+        """Starts the completion: returns once output flows, or raises ``UpstreamError``.
+        ``input_tokens`` is the estimate Anthropic's ``message_start`` reports."""
+        pipeline = plan.pipeline_options(
+            output=output, think=think, include_usage=include_usage, input_tokens=input_tokens
+        )
         tried: list[Session] = []
         for attempt in range(1, self.retry.attempts + 1):
             session = await self.identities.acquire(allow_guest=plan.guest_allowed, exclude=tried)

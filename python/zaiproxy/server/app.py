@@ -1,0 +1,86 @@
+"""The bundled ASGI app: the router, CORS, error shapes for every path, and the lifespan that
+warms the guest pool and stops the engine thread."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from zaiproxy import core
+from zaiproxy.config import Settings
+from zaiproxy.server.errors import ApiError
+from zaiproxy.server.router import router
+from zaiproxy.server.service import ProxyService
+
+log = logging.getLogger("zaiproxy.server")
+
+ENV_FILE_VARIABLE = "ZAIPROXY_ENV_FILE"  # how `zaiproxy serve --env-file` reaches the workers
+
+
+def _dialect_of(path: str) -> str:
+    return "anthropic" if path.startswith(("/anthropic/", "/v1/messages")) else "openai"
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """Unknown paths (404), wrong methods (405) and the like, in the path's API shape."""
+    assert isinstance(error, HTTPException)
+    message = str(error.detail)
+    if error.status_code == 404:
+        message = f"no route {request.method} {request.url.path} (see /docs)"
+    return ApiError(error.status_code, message, headers=dict(error.headers or {})).response(
+        _dialect_of(request.url.path)
+    )
+
+
+async def _internal_error(request: Request, error: Exception) -> Response:
+    log.error("internal error on %s", request.url.path, exc_info=error)
+    return ApiError(500, "internal error in zaiproxy; see the server log").response(
+        _dialect_of(request.url.path)
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The proxy as an ASGI app; ``settings`` default to the environment (and ``.env``)."""
+    if settings is None:
+        settings = Settings.from_env(env_file=os.environ.get(ENV_FILE_VARIABLE) or None)
+    service = ProxyService(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for warning in settings.warnings():
+            log.warning("%s", warning)
+        service.start()
+        try:
+            yield
+        finally:
+            await service.close()
+
+    app = FastAPI(
+        title="zaiproxy",
+        version=core.__version__,
+        summary="Unofficial OpenAI- and Anthropic-compatible API for the Z.ai GLM models",
+        lifespan=lifespan,
+        root_path=settings.root_path,
+    )
+    app.state.zaiproxy = service
+    app.include_router(router)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _internal_error)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        # Any header: the auth carriers (Authorization, X-Auth-Token, x-api-key) and the SDKs'
+        # own (anthropic-version, x-stainless-*) alike.
+        allow_headers=["*"],
+    )
+    return app

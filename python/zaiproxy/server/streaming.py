@@ -1,0 +1,82 @@
+"""The ASGI response of a streamed completion: the engine's ready bytes, sent as they come.
+
+Python never looks inside a chunk: each batch the engine delivers (one or many SSE events) is one
+ASGI send. A client that goes away cancels the upstream transfer at once, even while the upstream
+is silent, so the identity and the engine's buffers are released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from starlette.responses import Response
+
+from zaiproxy.upstream import ChatStream
+
+log = logging.getLogger("zaiproxy.server")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    # nginx buffers proxied responses unless told not to; SSE must flow chunk by chunk.
+    (b"x-accel-buffering", b"no"),
+]
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+class EngineStreamResponse(Response):
+    """Streams one started completion to the client (a Starlette response, so a FastAPI route
+    can return it)."""
+
+    def __init__(self, stream: ChatStream) -> None:
+        # Response.__init__ would render a body; this response has none of its own.
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = list(SSE_HEADERS)
+        self._stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        disconnected = finished = False
+
+        def on_disconnect(watcher: asyncio.Future[None]) -> None:
+            nonlocal disconnected
+            # Once the response is over, a late disconnect must not cancel the server's task.
+            if finished or watcher.cancelled() or watcher.exception() is not None:
+                return
+            disconnected = True
+            task.cancel()
+
+        watcher = asyncio.ensure_future(_wait_for_disconnect(receive))
+        watcher.add_done_callback(on_disconnect)
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async for data in self._stream:
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not disconnected:
+                raise
+            log.info("client disconnected mid-stream; upstream transfer cancelled")
+        except OSError as error:
+            # The server reports a send to a closed connection this way (uvicorn, granian).
+            log.info("client connection lost mid-stream (%s); upstream transfer cancelled", error)
+        finally:
+            finished = True
+            watcher.cancel()
+            await self._stream.aclose()
