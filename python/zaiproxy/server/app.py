@@ -17,7 +17,7 @@ from starlette.responses import Response
 from zaiproxy import core
 from zaiproxy.config import Settings
 from zaiproxy.server.errors import ApiError
-from zaiproxy.server.router import router
+from zaiproxy.server.routes import router
 from zaiproxy.server.service import ProxyService
 
 log = logging.getLogger("zaiproxy.server")

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from zaiproxy import core
 from zaiproxy.server.body import read_json_object
 from zaiproxy.server.errors import ApiError, from_upstream
-from zaiproxy.server.service import ProxyService
+from zaiproxy.server.service import ProxyService, default_service
 from zaiproxy.server.streaming import EngineStreamResponse
 from zaiproxy.upstream import UpstreamError
 
@@ -38,11 +38,7 @@ def service_of(request: Request) -> ProxyService:
     """The app's service (create_app), or the process default when the router is mounted into
     someone else's app."""
     service = getattr(request.app.state, "zaiproxy", None)
-    if service is None:
-        from zaiproxy.server.router import default_service
-
-        service = default_service()
-    return service
+    return service if service is not None else default_service()
 
 
 async def answer_errors(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from zaiproxy import core
+from zaiproxy.catalogue import model_listing
 from zaiproxy.server.errors import ApiError
 
 # Claude Code and other Anthropic clients send Claude names (and aliases like "sonnet"). They map to
@@ -25,8 +26,6 @@ DEFAULT_CLAUDE_MODELS: tuple[tuple[str, str], ...] = (
     ("claude-*haiku*", "GLM-4.5-Air"),
     ("claude-*", "GLM-4.7"),
 )
-
-OWNED_BY = "z.ai"
 
 
 def _matches(pattern: str, name: str) -> bool:
@@ -93,19 +92,8 @@ class ModelDirectory:
         return lowered
 
     def listing(self, upstream_ids: Sequence[str] = ()) -> dict[str, Any]:
-        """The OpenAI ``/v1/models`` body: the catalogue's aliases and variants, then any upstream
-        model the catalogue does not know (by its upstream id)."""
-        data = []
-        seen: set[str] = set()
-        for model in self.profile.models():
-            data.append(self._item(model["alias"]))
-            seen.add(model["alias"].lower())
-            seen.add(model["upstream_id"].lower())
-        for upstream_id in upstream_ids:
-            if upstream_id.lower() not in seen:
-                seen.add(upstream_id.lower())
-                data.append(self._item(upstream_id))
-        return {"object": "list", "data": data}
-
-    def _item(self, model_id: str) -> dict[str, Any]:
-        return {"id": model_id, "object": "model", "created": self._created, "owned_by": OWNED_BY}
+        """The OpenAI ``/v1/models`` body."""
+        return {
+            "object": "list",
+            "data": model_listing(self.profile, upstream_ids, created=self._created),
+        }

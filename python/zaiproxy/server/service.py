@@ -180,3 +180,23 @@ class ProxyService:
             log.warning("could not list the upstream's models: %s", error)
         self._upstream_models = (time.monotonic(), ids)
         return ids
+
+
+_default: ProxyService | None = None
+
+
+def default_service() -> ProxyService:
+    """The service of a router mounted into another app: one per process, configured from the
+    environment at its first request."""
+    global _default
+    if _default is None:
+        _default = ProxyService(Settings.from_env())
+        _default.start()
+    return _default
+
+
+async def close_default_service() -> None:
+    global _default
+    if _default is not None:
+        await _default.close()
+        _default = None

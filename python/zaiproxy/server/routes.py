@@ -17,33 +17,18 @@ from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from zaiproxy.config import Settings
 from zaiproxy.server import completions, status_page
 from zaiproxy.server.body import read_json_object
 from zaiproxy.server.completions import ANTHROPIC, OPENAI, answer_errors, service_of
 from zaiproxy.server.errors import ApiError
-from zaiproxy.server.service import ProxyService
+from zaiproxy.server.service import ProxyService, close_default_service
 from zaiproxy.server.token_estimate import estimate_request_tokens
-
-_default: ProxyService | None = None
-
-
-def default_service() -> ProxyService:
-    """The service of a router mounted into another app, configured from the environment."""
-    global _default
-    if _default is None:
-        _default = ProxyService(Settings.from_env())
-        _default.start()
-    return _default
 
 
 @asynccontextmanager
 async def _close_default_service(_: FastAPI) -> AsyncIterator[None]:
     yield
-    global _default
-    if _default is not None:
-        await _default.close()
-        _default = None
+    await close_default_service()
 
 
 router = APIRouter(lifespan=_close_default_service)

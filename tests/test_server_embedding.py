@@ -1,0 +1,84 @@
+"""The server as a library: ``create_app(settings)`` served in-process, and ``router`` mounted into
+someone else's FastAPI app (configured from the environment), each over a real socket with the
+real openai SDK against the mock upstream."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import openai
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from zaiproxy.config import Settings
+from zaiproxy.server import create_app, router
+from zaiproxy.server import service as service_module
+from zaiproxy.testing import MockUpstream, Reply
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """Runs ``app`` under uvicorn in a thread (lifespan included); yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def ask(base_url: str, api_key: str = "unused") -> str:
+    client = openai.OpenAI(base_url=f"{base_url}/v1", api_key=api_key, max_retries=0)
+    reply = client.chat.completions.create(
+        model="GLM-4.5", messages=[{"role": "user", "content": "hi"}]
+    )
+    return reply.choices[0].message.content or ""
+
+
+def test_create_app_with_explicit_settings(mock_upstream: MockUpstream) -> None:
+    settings = Settings(environment={"ZAIPROXY_ORIGIN": mock_upstream.url}, api_keys=("k-1",))
+    mock_upstream.enqueue(Reply.answer(["Hello", " from", " the mock"]))
+    with serving(create_app(settings)) as url:
+        assert ask(url, api_key="k-1") == "Hello from the mock"
+        with pytest.raises(openai.AuthenticationError):
+            ask(url, api_key="k-2")
+
+
+def test_router_mounted_into_an_existing_app(
+    mock_upstream: MockUpstream, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ZAIPROXY_ORIGIN", mock_upstream.url)
+    monkeypatch.setenv("AUTH_TOKEN", "embedded-key")
+    monkeypatch.chdir(tmp_path)  # no stray .env from the working directory
+    host = FastAPI()
+
+    @host.get("/mine")
+    async def mine() -> dict[str, str]:
+        return {"owner": "host app"}
+
+    host.include_router(router, prefix="/llm")
+    mock_upstream.enqueue(Reply.answer(["mounted"]))
+    with serving(host) as url:
+        with urllib.request.urlopen(f"{url}/mine") as response:
+            assert json.load(response) == {"owner": "host app"}
+        assert ask(f"{url}/llm", api_key="embedded-key") == "mounted"
+        assert service_module._default is not None
+    # The router's lifespan closed the process-default service with the host app.
+    assert service_module._default is None
