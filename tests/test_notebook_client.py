@@ -17,7 +17,6 @@ import pytest
 
 import zaiproxy
 from zaiproxy import AsyncClient, Client, core
-from zaiproxy.client import SseParser
 from zaiproxy.testing import MockUpstream, Reply
 from zaiproxy.upstream import UpstreamError
 from zaiproxy.upstream.errors import UpstreamServerError
@@ -368,16 +367,6 @@ def test_importing_zaiproxy_does_not_load_the_client() -> None:
     )
     subprocess.run([sys.executable, "-c", code], check=True)
     assert "Client" in dir(zaiproxy)
-
-
-def test_the_sse_parser_handles_split_frames_and_multi_line_data() -> None:
-    parser = SseParser()
-    stream = b': comment\r\nevent: a\r\ndata: one\r\ndata:two\r\n\r\ndata: {"x"\n\ndata: tail'
-    events = []
-    for i in range(len(stream)):  # one byte at a time: CRLF split across feeds
-        events += parser.feed(stream[i : i + 1])
-    events += parser.finish()
-    assert events == [("a", "one\ntwo"), ("message", '{"x"'), ("message", "tail")]
 
 
 def _packaged() -> dict[str, Any]:

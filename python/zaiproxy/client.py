@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import threading
 import weakref
 from collections import deque
@@ -101,58 +100,6 @@ def _answer_text(api: str, response: Mapping[str, Any]) -> str:
     )
 
 
-# ── SSE ──
-
-_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
-
-
-class SseParser:
-    """Incremental server-sent events: frames end at a blank line, a frame's ``data:`` lines join
-    with newlines, comments and unknown fields are ignored. A frame left open at the end is
-    still delivered (the spec drops it; a truncated stream is more useful with it)."""
-
-    def __init__(self) -> None:
-        self._buffer = b""
-        self._event = ""
-        self._data: list[str] = []
-
-    def feed(self, data: bytes) -> list[tuple[str, str]]:
-        """The (event, data) pairs completed by ``data``."""
-        buffer = self._buffer + data
-        # A trailing CR may be the first half of CRLF: keep it for the next feed.
-        end = len(buffer) - 1 if buffer.endswith(b"\r") else len(buffer)
-        lines = _LINE_BREAK.split(buffer[:end])
-        self._buffer = lines.pop() + buffer[end:]
-        events: list[tuple[str, str]] = []
-        for line in lines:
-            self._line(line.decode("utf-8", errors="replace"), events)
-        return events
-
-    def finish(self) -> list[tuple[str, str]]:
-        events: list[tuple[str, str]] = []
-        rest, self._buffer = self._buffer.rstrip(b"\r"), b""
-        if rest:
-            self._line(rest.decode("utf-8", errors="replace"), events)
-        self._line("", events)
-        return events
-
-    def _line(self, line: str, events: list[tuple[str, str]]) -> None:
-        if not line:
-            if self._data:
-                events.append((self._event or "message", "\n".join(self._data)))
-            self._event, self._data = "", []
-            return
-        if line.startswith(":"):
-            return
-        name, _, value = line.partition(":")
-        if value.startswith(" "):
-            value = value[1:]
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._event = value
-
-
 # ── streams ──
 
 
@@ -203,7 +150,8 @@ class AsyncChunkStream:
         self._api = api
         self._owner = owner
         self._loop = asyncio.get_running_loop()
-        self._parser = SseParser()
+        # The core's framer reads the encoder's own output back into events.
+        self._framer = core.SseFramer()
         self._queue: deque[Any] = deque()
         self._ended = False  # nothing more to read from the upstream
         self._closed = False
@@ -231,12 +179,12 @@ class AsyncChunkStream:
                 data = await self._stream.__anext__()
             except StopAsyncIteration:
                 self._ended = True
-                self._take(self._parser.finish())
+                self._take(self._framer.finish())
             except BaseException:
                 await self.aclose()
                 raise
             else:
-                self._take(self._parser.feed(data))
+                self._take(self._framer.feed(data))
         item = self._queue.popleft()
         if isinstance(item, BaseException):
             await self.aclose()
@@ -260,9 +208,10 @@ class AsyncChunkStream:
     def finish_reason(self) -> str | None:
         return self._stream.finish_reason
 
-    def _take(self, events: list[tuple[str, str]]) -> None:
-        for _, data in events:
-            if self._api == "openai" and data.strip() == "[DONE]":
+    def _take(self, events: list[core.SseEvent]) -> None:
+        for event in events:
+            data = event.data
+            if self._api == "openai" and data.strip() == b"[DONE]":
                 self._ended = True  # anything after [DONE] is ignored
                 return
             chunk = json.loads(data)
