@@ -190,7 +190,10 @@ def default_service() -> ProxyService:
     environment at its first request."""
     global _default
     if _default is None:
-        _default = ProxyService(Settings.from_env())
+        settings = Settings.from_env()
+        for warning in settings.warnings():
+            log.warning("%s", warning)
+        _default = ProxyService(settings)
         _default.start()
     return _default
 
