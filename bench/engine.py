@@ -17,67 +17,29 @@ import ctypes.util
 import gc
 import json
 import os
-import resource
 import select
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from common import (
+    CLOCK_TICKS,
+    Mock,
+    completions,
+    mock_process,
+    process_cpu,
+    raise_fd_limit,
+    resident_bytes,
+    wait_until,
+)
+
 from zaiproxy import core
-from zaiproxy.profile import load_profile
 from zaiproxy.upstream.engine import EngineSettings, UpstreamEngine
 
-MODEL = "GLM-4.5"
-FE_VERSION = "prod-fe-1.1.98"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-# ---------------------------------------------------------------- the mock and its requests
-
-
-@dataclass
-class Mock:
-    process: subprocess.Popen[str]
-    url: str
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the mock process so far."""
-        with open(f"/proc/{self.process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-@contextmanager
-def mock_process(*options: str) -> Iterator[Mock]:
-    """`python -m zaiproxy.testing` on a free port; yields once it prints its URL."""
-    command = [sys.executable, "-m", "zaiproxy.testing", "--port", "0", *options]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("http://"):
-            raise RuntimeError(f"the mock did not start: {command}")
-        yield Mock(process, url)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def completions(url: str, count: int) -> list[core.HttpRequest]:
-    """Signed completions the mock accepts, written by the request builder as the server does."""
-    profile = load_profile(env={"ZAIPROXY_ORIGIN": url, "ZAIPROXY_FE_VERSION": FE_VERSION})
-    with urllib.request.urlopen(url + "/api/v1/auths/") as response:
-        identity = core.parse_auth_response(response.read())
-    plan = core.plan_chat(
-        profile, {"model": MODEL, "messages": [{"role": "user", "content": "Hi"}]}
-    )
-    return [plan.completion_request(identity) for _ in range(count)]
+# ---------------------------------------------------------------- the pipeline
 
 
 def pipeline() -> core.PipelineOptions:
@@ -140,11 +102,6 @@ class Run:
                 f"first byte{tag}: p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms,"
                 f" max {ordered[-1] * 1e3:.1f} ms (from open to the first output byte)"
             )
-
-
-def process_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def other_threads_cpu() -> tuple[float, float]:
@@ -287,28 +244,6 @@ def malloc_in_use() -> int | None:
     return int(info.uordblks + info.hblkhd)
 
 
-def resident_bytes() -> int:
-    """Resident memory of this process (Rss of smaps_rollup, else VmRSS)."""
-    for path, key in (("/proc/self/smaps_rollup", "Rss:"), ("/proc/self/status", "VmRSS:")):
-        try:
-            with open(path) as lines:
-                for line in lines:
-                    if line.startswith(key):
-                        return int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    raise RuntimeError("no /proc memory figures")
-
-
-def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def measure_idle(url: str, count: int, receive_buffer: int, stream_buffer: int) -> dict[str, float]:
     """Runs in a fresh process: memory of `count` streams connected to a stalling mock."""
     engine = core.Engine(stream_buffer_bytes=stream_buffer, receive_buffer_bytes=receive_buffer)
@@ -376,14 +311,6 @@ def report_idle(receive_buffer: int, figures: dict[str, float]) -> None:
 
 
 # ---------------------------------------------------------------- main
-
-
-def raise_fd_limit() -> int:
-    """Soft RLIMIT_NOFILE up to the hard limit (inherited by the mock processes)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

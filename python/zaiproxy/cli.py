@@ -84,6 +84,53 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     return asyncio.run(_chat(args))
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    # Imported here: the server stack is an optional extra the other commands do not need.
+    from zaiproxy.serve import ServeOptions, serve
+
+    return serve(
+        ServeOptions(
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            server=args.server,
+            env_file=args.env_file,
+            pid_file=args.pid_file,
+            log_level=args.log_level,
+            mock_upstream=args.mock_upstream,
+        )
+    )
+
+
+def _aligned(rows: list[tuple[str, str]], indent: str = "  ") -> list[str]:
+    """Two columns, the first padded to its widest entry."""
+    width = max((len(name) for name, _ in rows), default=0)
+    return [f"{indent}{name.ljust(width)}  {value}" for name, value in rows]
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from zaiproxy.check import run_probes, upstream_origin
+    from zaiproxy.config import Settings
+
+    try:
+        settings = Settings.from_env(env_file=args.env_file)
+    except (OSError, ValueError) as error:
+        print(f"invalid configuration: {error}", file=sys.stderr)
+        return 2
+    print("Configuration (secrets masked):")
+    print("\n".join(_aligned(settings.masked_summary())))
+    for warning in settings.warnings():
+        print(f"WARNING: {warning}", file=sys.stderr)
+    if args.no_probe:
+        return 0
+    print(f"\nUpstream probes ({upstream_origin(settings)}):")
+    results = asyncio.run(run_probes(settings))
+    rows = [(r.name, r.detail) for r in results]
+    for result, line in zip(results, _aligned(rows, indent="")):
+        print(f"  {'OK' if result.ok else 'FAIL':4}  {line}")
+    return 0 if all(r.ok for r in results) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zaiproxy",
@@ -125,7 +172,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--token", action="append", help="a chat.z.ai user token (repeatable); default: guests"
     )
     chat.set_defaults(run=_cmd_chat)
+
+    _add_serve_parser(commands)
+
+    check = commands.add_parser(
+        "check", help="print the resolved configuration and probe the upstream with it"
+    )
+    check.add_argument("--env-file", help="read settings from this file instead of ./.env")
+    check.add_argument(
+        "--no-probe", action="store_true", help="only print the configuration; contact nothing"
+    )
+    check.set_defaults(run=_cmd_check)
     return parser
+
+
+def _add_serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`serve` options: each one, when given, overrides the environment and the env file."""
+    serve = commands.add_parser(
+        "serve", help="run the OpenAI/Anthropic-compatible HTTP server (Granian or uvicorn)"
+    )
+    serve.add_argument("--host", help="listen address (HOST; default 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="listen port (PORT; default 8080)")
+    serve.add_argument("--workers", type=int, help="worker processes (WORKERS; default 1)")
+    serve.add_argument("--server", choices=("granian", "uvicorn"), help="default granian")
+    serve.add_argument("--env-file", help="read settings from this file instead of ./.env")
+    serve.add_argument("--pid-file", help="default <SERVICE_NAME>.pid in the working directory")
+    serve.add_argument(
+        "--log-level", choices=("critical", "error", "warning", "info", "debug"), type=str.lower
+    )
+    serve.add_argument(
+        "--mock-upstream",
+        action="store_true",
+        help="answer from a built-in mock of chat.z.ai (try the proxy offline)",
+    )
+    serve.set_defaults(run=_cmd_serve)
 
 
 def main(argv: list[str] | None = None) -> int:

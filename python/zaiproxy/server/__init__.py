@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zaiproxy.server.app import create_app
+from zaiproxy.server.application import create_app
 from zaiproxy.server.routes import router
 
 __all__ = ["app", "create_app", "router"]

@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zaiproxy import core
 from zaiproxy.config import Settings
@@ -47,6 +48,21 @@ async def _internal_error(request: Request, error: Exception) -> Response:
     )
 
 
+class _RootPath:
+    """Serves the app under ROOT_PATH behind a reverse proxy. The path prefix is set here rather
+    than by the ASGI server (whose own option would prefix it a second time when the proxy
+    forwards the full path), so both the forwarded and the stripped paths route."""
+
+    def __init__(self, app: ASGIApp, root_path: str) -> None:
+        self.app = app
+        self.root_path = root_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope["root_path"] = self.root_path
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The proxy as an ASGI app; ``settings`` default to the environment (and ``.env``)."""
     if settings is None:
@@ -68,7 +84,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=core.__version__,
         summary="Unofficial OpenAI- and Anthropic-compatible API for the Z.ai GLM models",
         lifespan=lifespan,
-        root_path=settings.root_path,
     )
     app.state.zaiproxy = service
     app.include_router(router)
@@ -83,4 +98,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # own (anthropic-version, x-stainless-*) alike.
         allow_headers=["*"],
     )
+    if settings.root_path:
+        app.add_middleware(_RootPath, root_path=settings.root_path)
     return app
