@@ -375,15 +375,24 @@ def proxy_process(origin: str, args: argparse.Namespace, concurrency: int) -> It
     env = dict(os.environ, ZAIPROXY_ORIGIN=origin, SKIP_AUTH_TOKEN="true")
     env.update(item.split("=", 1) for item in args.proxy_env)
     backlog = max(1024, concurrency + 64)
-    command = [
-        granian(),
-        *("--interface", "asgi", "--host", "127.0.0.1", "--port", str(port)),
-        *("--workers", "1", "--http", "1", "--loop", args.loop),
-        *("--backlog", str(backlog), "--backpressure", str(backlog)),
-        *("--no-access-log", "--log-level", "warning"),
-        *(["--factory"] if args.factory else []),
-        args.app,
-    ]
+    if args.server == "uvicorn":
+        command = [
+            *(sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port)),
+            *("--loop", "uvloop" if args.loop == "uvloop" else "asyncio", "--http", "httptools"),
+            *("--backlog", str(backlog), "--no-access-log", "--log-level", "warning"),
+            *(["--factory"] if args.factory else []),
+            args.app,
+        ]
+    else:
+        command = [
+            granian(),
+            *("--interface", "asgi", "--host", "127.0.0.1", "--port", str(port)),
+            *("--workers", "1", "--http", "1", "--loop", args.loop),
+            *("--backlog", str(backlog), "--backpressure", str(backlog)),
+            *("--no-access-log", "--log-level", "warning"),
+            *(["--factory"] if args.factory else []),
+            args.app,
+        ]
     with tempfile.TemporaryDirectory(prefix="bench-proxy-") as scratch:
         log_path = Path(scratch) / "granian.log"
         with open(log_path, "w") as log:
@@ -395,12 +404,14 @@ def proxy_process(origin: str, args: argparse.Namespace, concurrency: int) -> It
             up = wait_until(lambda: process.poll() is not None or health(proxy.url), 60, 0.1)
             if not up or process.poll() is not None:
                 raise RuntimeError(f"the proxy did not start:\n{log_path.read_text()[-3000:]}")
-            for pid in child_pids(process.pid):
+            # Granian serves from worker processes; uvicorn with one worker from its own.
+            worker_pids = child_pids(process.pid) if args.server == "granian" else [process.pid]
+            for pid in worker_pids:
                 started = start_time(pid)
                 if started is not None:
                     proxy.workers.append((pid, started))
             if not proxy.workers:
-                raise RuntimeError("no Granian worker process found")
+                raise RuntimeError("no worker process found")
             yield proxy
         finally:
             stop_process(process)
@@ -718,7 +729,8 @@ def default_loop() -> str:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/proxy.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--app", default="zaiproxy.server:app", help="the ASGI app Granian serves")
+    parser.add_argument("--app", default="zaiproxy.server:app", help="the ASGI app served")
+    parser.add_argument("--server", choices=("granian", "uvicorn"), default="granian")
     parser.add_argument(
         "--factory", action="store_true", help="--app names a factory (Granian's --factory)"
     )
@@ -771,7 +783,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(
         f"zaiproxy {core.__version__}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]};"
-        f" proxy {args.app} under Granian (1 worker, --loop {args.loop}, HTTP/1.1);"
+        f" proxy {args.app} under {args.server} (1 worker, --loop {args.loop}, HTTP/1.1);"
         f" client receive buffer {args.receive_buffer} B",
         flush=True,
     )

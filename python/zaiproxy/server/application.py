@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from zaiproxy import core
 from zaiproxy.config import Settings
 from zaiproxy.server.errors import ApiError
+from zaiproxy.server.fast_path import ChatFastPath
 from zaiproxy.server.routes import router
 from zaiproxy.server.service import ProxyService
 
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)
+    # Added first, so that it runs inside the CORS middleware.
+    app.add_middleware(ChatFastPath)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),

@@ -61,6 +61,11 @@ async def answer_errors(
         return ApiError(500, "internal error in zaiproxy; see the server log").response(api.dialect)
 
 
+async def chat_response(api: Api, request: Request) -> Response:
+    """The whole answer to a chat request of ``api``, errors included."""
+    return await answer_errors(api, request, lambda service, request: chat(api, service, request))
+
+
 async def chat(api: Api, service: ProxyService, request: Request) -> Response:
     service.auth.check(request)
     body = await read_json_object(request, service.settings.max_body_bytes)

@@ -17,9 +17,15 @@ from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from zaiproxy.server import completions, status_page
+from zaiproxy.server import status_page
 from zaiproxy.server.body import read_json_object
-from zaiproxy.server.completions import ANTHROPIC, OPENAI, answer_errors, service_of
+from zaiproxy.server.completions import (
+    ANTHROPIC,
+    OPENAI,
+    answer_errors,
+    chat_response,
+    service_of,
+)
 from zaiproxy.server.errors import ApiError
 from zaiproxy.server.service import ProxyService, close_default_service
 from zaiproxy.server.token_estimate import estimate_request_tokens
@@ -52,11 +58,7 @@ def _json_body(description: str) -> dict[str, Any]:
 )
 async def chat_completions(request: Request) -> Response:
     """OpenAI chat completions: streaming (SSE) or not, tools, images, thinking."""
-
-    async def handle(service: ProxyService, request: Request) -> Response:
-        return await completions.chat(OPENAI, service, request)
-
-    return await answer_errors(OPENAI, request, handle)
+    return await chat_response(OPENAI, request)
 
 
 @router.get("/v1/models", tags=["OpenAI"])
@@ -72,10 +74,7 @@ async def list_models(request: Request) -> Response:
 
 
 async def _messages(request: Request) -> Response:
-    async def handle(service: ProxyService, request: Request) -> Response:
-        return await completions.chat(ANTHROPIC, service, request)
-
-    return await answer_errors(ANTHROPIC, request, handle)
+    return await chat_response(ANTHROPIC, request)
 
 
 async def _count_tokens(request: Request) -> Response:
