@@ -321,7 +321,8 @@ class Proxy:
     workers: list[tuple[int, int]] = field(default_factory=list)
 
     def pids(self) -> list[int]:
-        return [self.process.pid] + [pid for pid, _ in self.workers]
+        """The main process and the workers, each once (uvicorn's main process is its worker)."""
+        return list(dict.fromkeys([self.process.pid] + [pid for pid, _ in self.workers]))
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the main process and the workers so far."""
@@ -498,6 +499,12 @@ def common_spec(args: argparse.Namespace) -> dict[str, Any]:
     return {"receive_buffer": args.receive_buffer, "timeout": 60.0, "deadline": args.deadline}
 
 
+def per_thread(threads: dict[str, float], count: int) -> str:
+    """CPU per request (or chunk) of the proxy's busiest threads, by thread name."""
+    busiest = sorted(threads.items(), key=lambda item: -item[1])[:3]
+    return ", ".join(f"{name} {seconds / count * 1e6:,.0f} us" for name, seconds in busiest)
+
+
 def phase_ttfb(args: argparse.Namespace, report: Report) -> None:
     """(a) Added time to first byte: paired direct and proxy requests at low concurrency."""
     events = 20
@@ -515,8 +522,10 @@ def phase_ttfb(args: argparse.Namespace, report: Report) -> None:
             "expect": events,
         }
         proxy_cpu = proxy.cpu_seconds()
+        threads = proxy.thread_cpu()
         figures = Client.run(spec, args.deadline + 60)
         proxy_cpu = proxy.cpu_seconds() - proxy_cpu
+        threads = {name: s - threads.get(name, 0.0) for name, s in proxy.thread_cpu().items()}
     pairs = figures["pairs"]
     requests = spec["count"] + spec["warm"]
     report.failed += figures["failed"]
@@ -533,8 +542,8 @@ def phase_ttfb(args: argparse.Namespace, report: Report) -> None:
         f" over {len(pairs)} pairs at concurrency {args.ttfb_concurrency}"
         f" (proxy p50 {ms(via['p50'])} p99 {ms(via['p99'])};"
         f" direct p50 {ms(direct['p50'])} p99 {ms(direct['p99'])};"
-        f" proxy CPU {proxy_cpu / requests * 1e6:,.0f} us per request of {events} events);"
-        f" {failures(figures)}; {verdict}"
+        f" proxy CPU {proxy_cpu / requests * 1e6:,.0f} us per request of {events} events:"
+        f" {per_thread(threads, requests)}); {failures(figures)}; {verdict}"
     )
 
 

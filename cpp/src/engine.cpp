@@ -105,6 +105,8 @@ class Engine::Loop {
     watch(channel_->wake_fd(), EPOLLIN);
     thread_ = std::thread([this] { run(); });
     native_thread_ = thread_.native_handle();
+    // Named, so that top -H and /proc/<pid>/task show the engine's CPU apart from Python's.
+    pthread_setname_np(native_thread_, "zaiproxy-engine");
   }
 
   void run() {

@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from zaiproxy import core
 from zaiproxy.config import Settings
 from zaiproxy.server.errors import ApiError
-from zaiproxy.server.fast_path import ChatFastPath
+from zaiproxy.server.fast_path import ChatFastPath, chat_endpoint
 from zaiproxy.server.routes import router
 from zaiproxy.server.service import ProxyService
 
@@ -64,6 +65,28 @@ class _RootPath:
         await self.app(scope, receive, send)
 
 
+class ProxyApp(FastAPI):
+    """FastAPI with the chat routes answered ahead of its middleware stack (see fast_path)."""
+
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        super().__init__(**options)
+        self._root_path = settings.root_path
+        self._cors = {
+            "allow_origins": list(settings.cors_origins),
+            "allow_credentials": True,
+            "allow_methods": ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            # Any header: the auth carriers (Authorization, X-Auth-Token, x-api-key) and the
+            # SDKs' own (anthropic-version, x-stainless-*) alike.
+            "allow_headers": ["*"],
+        }
+        self.add_middleware(CORSMiddleware, **self._cors)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        chat = CORSMiddleware(chat_endpoint, **self._cors)
+        app: ASGIApp = ChatFastPath(super().build_middleware_stack(), chat)
+        return _RootPath(app, self._root_path) if self._root_path else app
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The proxy as an ASGI app; ``settings`` default to the environment (and ``.env``)."""
     if settings is None:
@@ -80,7 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await service.close()
 
-    app = FastAPI(
+    app = ProxyApp(
+        settings,
         title="zaiproxy",
         version=core.__version__,
         summary="Unofficial OpenAI- and Anthropic-compatible API for the Z.ai GLM models",
@@ -90,17 +114,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)
-    # Added first, so that it runs inside the CORS middleware.
-    app.add_middleware(ChatFastPath)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(settings.cors_origins),
-        allow_credentials=True,
-        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-        # Any header: the auth carriers (Authorization, X-Auth-Token, x-api-key) and the SDKs'
-        # own (anthropic-version, x-stainless-*) alike.
-        allow_headers=["*"],
-    )
-    if settings.root_path:
-        app.add_middleware(_RootPath, root_path=settings.root_path)
     return app

@@ -36,6 +36,13 @@ _ANTHROPIC_TYPES = {
 }
 
 
+def _openai_type(status: int) -> str:
+    """The type of a status without its own entry: any other 4xx is the client's error."""
+    if status < 500:
+        return "invalid_request_error"
+    return "server_error" if status < 502 else "upstream_error"
+
+
 class ApiError(Exception):
     """A failure to answer with an error response (before any byte of a reply went out)."""
 
@@ -58,9 +65,7 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def openai_body(self) -> dict[str, object]:
-        error_type = self.error_type or _OPENAI_TYPES.get(
-            self.status, "server_error" if self.status < 502 else "upstream_error"
-        )
+        error_type = self.error_type or _OPENAI_TYPES.get(self.status) or _openai_type(self.status)
         return {
             "error": {
                 "message": self.message,

@@ -83,9 +83,12 @@ class ModelDirectory:
 
     def _from_claude(self, name: str) -> str:
         # Claude Code marks its 1M-context variants with a "[1m]" suffix.
-        lowered = name.lower().removesuffix("[1m]")
-        if self.profile.resolve_model(lowered)["known"]:
-            return lowered
+        if name.lower().endswith("[1m]"):
+            name = name[: -len("[1m]")]
+        # A catalogue name keeps the client's spelling (the reply's `model` echoes it).
+        if self.profile.resolve_model(name)["known"]:
+            return name
+        lowered = name.lower()
         for pattern, target in self._claude:
             if _matches(pattern, lowered):
                 return target

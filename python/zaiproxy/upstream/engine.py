@@ -96,7 +96,8 @@ class UpstreamEngine:
         self._core: core.Engine | None = None
         self._pid = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._waiters: dict[int, asyncio.Event] = {}
+        # The future a stream's reader awaits, by stream id, while it waits for more output.
+        self._waiters: dict[int, asyncio.Future[None]] = {}
 
     # ── streams ──
 
@@ -191,13 +192,17 @@ class UpstreamEngine:
 
     def _open(
         self, request: core.HttpRequest, pipeline: core.PipelineOptions | None
-    ) -> tuple[core.Stream, asyncio.Event]:
+    ) -> core.Stream:
         engine = self._core_engine()
         self._attach(engine, asyncio.get_running_loop())
-        handle = engine.open(request, pipeline)
-        ready = asyncio.Event()
-        self._waiters[handle.id] = ready
-        return handle, ready
+        return engine.open(request, pipeline)
+
+    def _wait(self, stream_id: int) -> asyncio.Future[None]:
+        """A future resolved when the stream has something new (only one reader per stream)."""
+        assert self._loop is not None
+        waiter = self._loop.create_future()
+        self._waiters[stream_id] = waiter
+        return waiter
 
     def _forget(self, stream_id: int) -> None:
         self._waiters.pop(stream_id, None)
@@ -215,10 +220,11 @@ class UpstreamEngine:
         engine = self._core
         if engine is None:
             return
+        waiters = self._waiters
         for stream_id in engine.take_ready():
-            waiter = self._waiters.get(stream_id)
-            if waiter is not None:
-                waiter.set()
+            waiter = waiters.pop(stream_id, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
 
 
 class UpstreamStream:
@@ -234,12 +240,11 @@ class UpstreamStream:
         self._request = request
         self._pipeline = pipeline
         self._handle: core.Stream | None = None
-        self._ready: asyncio.Event | None = None
         self._pending = b""
         self._done = False
 
     async def __aenter__(self) -> UpstreamStream:
-        self._handle, self._ready = self._engine._open(self._request, self._pipeline)
+        self._handle = self._engine._open(self._request, self._pipeline)
         try:
             self._pending = await self._next_batch()
             if self._done and self._handle.failure is not None:
@@ -305,15 +310,14 @@ class UpstreamStream:
     # ── internals ──
 
     async def _next_batch(self) -> bytes:
-        handle, ready = self._require(), self._ready
-        assert ready is not None
+        handle = self._require()
         while True:
-            # Clear before taking: a batch published after take() sets the event again.
-            ready.clear()
             data, self._done = handle.take()
             if data or self._done:
                 return data
-            await ready.wait()
+            # Registered before yielding to the loop, which is where readiness is reported: a
+            # batch published after take() resolves this future.
+            await self._engine._wait(handle.id)
 
     def _require(self) -> core.Stream:
         if self._handle is None:

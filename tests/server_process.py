@@ -1,0 +1,240 @@
+"""`zaiproxy serve` as a subprocess, and raw HTTP to it: what the end-to-end server tests
+(tests/test_server_*.py) share besides their fixtures (tests/server_fixtures.py).
+
+Kept apart from the fixtures because the test modules import these helpers directly, while the
+fixture module is loaded by pytest as a plugin (``pytest_plugins``), which must happen before
+anything imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zaiproxy.config import ENV_VARIABLES
+from zaiproxy.testing import MockUpstream
+from zaiproxy.testing.records import RecordedRequest
+
+SERVER_KINDS = ("granian", "uvicorn")
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+HTTP_TIMEOUT = 30.0
+
+# The main instance's keys: the older proxies' documented default, so their README examples work
+# verbatim, and two more from AUTH_TOKENS.
+API_KEY = "sk-your-api-key"
+MORE_KEYS = ("sk-second-key", "sk-third-key")
+MAX_RETRIES = 3  # upstream attempts in all (MAX_RETRIES), set on every instance
+LENIENT_MAX_BODY = 16 * 1024  # ZAIPROXY_MAX_BODY_BYTES of the lenient instance
+LENIENT_THINK_MODE = "think"  # THINK_TAGS_MODE of the lenient instance
+CUSTOM_CLAUDE_NAME = "claude-e2e-custom"  # ZAIPROXY_CLAUDE_MODELS entry of the main instance
+CUSTOM_CLAUDE_TARGET = "GLM-4.5"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test's environment without any zaiproxy setting or outbound proxy of the machine."""
+    ours = {name for var in ENV_VARIABLES for name in var.names}
+    proxies = {"http_proxy", "https_proxy", "all_proxy", "socks5_proxy", "no_proxy"}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ours and not key.startswith("ZAIPROXY_") and key.lower() not in proxies
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+@dataclass
+class ServerProcess:
+    kind: str
+    process: subprocess.Popen[bytes]
+    port: int
+    cwd: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return "".join(
+            (self.cwd / name).read_text(errors="replace") for name in ("stdout.log", "stderr.log")
+        )
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"serve exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (OSError, urllib.error.URLError):
+                pass
+            time.sleep(0.1)
+        pytest.fail(f"serve did not become healthy in {START_TIMEOUT} s:\n{self.output()}")
+
+    def kill(self) -> None:
+        """SIGTERM to the process group (the server and its workers), SIGKILL if it lingers."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=STOP_TIMEOUT)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def serving(kind: str, cwd: Path, env: Mapping[str, str]) -> Iterator[ServerProcess]:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "zaiproxy.cli",
+        "serve",
+        "--server",
+        kind,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--pid-file",
+        str(cwd / "zaiproxy.pid"),
+    ]
+    with open(cwd / "stdout.log", "wb") as stdout, open(cwd / "stderr.log", "wb") as stderr:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=clean_env(**env),
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,  # a process group of its own, for the teardown
+        )
+    server = ServerProcess(kind, process, port, cwd)
+    try:
+        server.wait_healthy()
+        yield server
+    finally:
+        server.kill()
+
+
+@dataclass(frozen=True)
+class Upstream:
+    mock: MockUpstream
+    user_token: str  # the ZAI_TOKEN of the main instance (a registered user: uploads work)
+
+
+def reset_mock(mock: MockUpstream) -> None:
+    # MockUpstream has no public reset; its app's script queue is what a test leaves behind.
+    mock._app.scripted.clear()
+    mock.on_completion = None
+
+
+def base_env(upstream: Upstream) -> dict[str, str]:
+    return {
+        "ZAIPROXY_ORIGIN": upstream.mock.url,
+        "MAX_RETRIES": str(MAX_RETRIES),
+        "RETRY_DELAY": "0.01",
+        "GUEST_POOL_SIZE": "1",
+        "LOG_LEVEL": "warning",
+    }
+
+
+# ── raw HTTP, for what the SDKs hide ──
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def sse_data(self) -> list[str]:
+        """The `data:` payloads of an event stream, in order."""
+        return [
+            line[len("data:") :].strip()
+            for line in self.body.decode().splitlines()
+            if line.startswith("data:")
+        ]
+
+    @property
+    def sse_events(self) -> list[str]:
+        """The `event:` names of an event stream, in order."""
+        return [
+            line[len("event:") :].strip()
+            for line in self.body.decode().splitlines()
+            if line.startswith("event:")
+        ]
+
+
+def request(
+    server: ServerProcess,
+    method: str,
+    path: str,
+    body: bytes | str | dict[str, Any] | list[Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> RawResponse:
+    """One request over a fresh connection; the whole response, whatever its status."""
+    data: bytes | None
+    if body is None or isinstance(body, bytes):
+        data = body
+    elif isinstance(body, str):
+        data = body.encode()
+    else:
+        data = json.dumps(body, ensure_ascii=False).encode()
+    all_headers = {"Content-Type": "application/json"} if data is not None else {}
+    all_headers.update(headers or {})
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=HTTP_TIMEOUT)
+    try:
+        connection.request(method, path, body=data, headers=all_headers)
+        response = connection.getresponse()
+        return RawResponse(
+            response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        )
+    finally:
+        connection.close()
+
+
+def bearer(key: str = API_KEY) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def chat_body(text: str = "Hello", **extra: Any) -> dict[str, Any]:
+    return {"model": "GLM-4.5", "messages": [{"role": "user", "content": text}], **extra}
+
+
+def last_completion(mock: MockUpstream) -> RecordedRequest:
+    completions = mock.completions
+    if not completions:
+        pytest.fail("the upstream got no completion")
+    return completions[-1]
