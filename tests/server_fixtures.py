@@ -21,6 +21,7 @@ from server_process import (
     CUSTOM_CLAUDE_TARGET,
     LENIENT_MAX_BODY,
     LENIENT_THINK_MODE,
+    LENIENT_TIMEOUT,
     MORE_KEYS,
     SERVER_KINDS,
     ServerProcess,
@@ -74,6 +75,8 @@ def lenient_server(
         "DEFAULT_STREAM": "true",
         "ZAIPROXY_MAX_BODY_BYTES": str(LENIENT_MAX_BODY),
         "THINK_TAGS_MODE": LENIENT_THINK_MODE,
+        "ZAIPROXY_FIRST_BYTE_TIMEOUT": str(LENIENT_TIMEOUT),
+        "ZAIPROXY_IDLE_TIMEOUT": str(LENIENT_TIMEOUT),
     }
     with serving("granian", tmp_path_factory.mktemp("serve-lenient"), env) as server:
         yield server

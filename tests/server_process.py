@@ -41,6 +41,7 @@ API_KEY = "sk-your-api-key"
 MORE_KEYS = ("sk-second-key", "sk-third-key")
 MAX_RETRIES = 3  # upstream attempts in all (MAX_RETRIES), set on every instance
 LENIENT_MAX_BODY = 16 * 1024  # ZAIPROXY_MAX_BODY_BYTES of the lenient instance
+LENIENT_TIMEOUT = 2  # ZAIPROXY_FIRST_BYTE_TIMEOUT and ZAIPROXY_IDLE_TIMEOUT of the lenient instance
 LENIENT_THINK_MODE = "think"  # THINK_TAGS_MODE of the lenient instance
 CUSTOM_CLAUDE_NAME = "claude-e2e-custom"  # ZAIPROXY_CLAUDE_MODELS entry of the main instance
 CUSTOM_CLAUDE_TARGET = "GLM-4.5"

@@ -18,6 +18,7 @@ from server_process import (
     API_KEY,
     HTTP_TIMEOUT,
     LENIENT_MAX_BODY,
+    LENIENT_TIMEOUT,
     MAX_RETRIES,
     MORE_KEYS,
     RawResponse,
@@ -284,12 +285,15 @@ def test_a_signature_error_names_the_signing_key_setting(
     assert "ZAIPROXY_SIGNING_KEY" in anthropic_error(response, 502)["message"]
 
 
-@pytest.mark.skip(
-    reason="the first-byte timeout (EngineSettings.first_byte_timeout, 90 s) is not configurable "
-    "from the environment, so a stall past it cannot be tested in reasonable time"
-)
-def test_an_upstream_stall_past_the_first_byte_timeout_is_a_504() -> None:
-    raise AssertionError("skipped")
+def test_an_upstream_stall_past_the_timeout_is_a_504(
+    lenient_server: ServerProcess, mock: MockUpstream
+) -> None:
+    mock.enqueue(Reply.answer(ANSWER).stall(after=0, seconds=LENIENT_TIMEOUT + 2))
+    started = time.monotonic()
+    response = request(lenient_server, "POST", OPENAI_CHAT, chat_body(stream=False))
+    error = openai_error(response, 504)
+    assert time.monotonic() - started < LENIENT_TIMEOUT + 1.5
+    assert error["type"] == "upstream_error"
 
 
 MID_STREAM_FAILURES = {

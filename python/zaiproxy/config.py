@@ -17,6 +17,7 @@ An empty value counts as unset, because the older ``.env`` templates ship ``NAME
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -298,6 +299,27 @@ ENV_VARIABLES: tuple[EnvVar, ...] = (
         "32m",
         "Largest request body; a number with an optional `k`, `m` or `g` suffix (binary).",
         "max_body_bytes",
+    ),
+    EnvVar(
+        "ZAIPROXY_CONNECT_TIMEOUT",
+        (),
+        "10",
+        "Seconds to connect to the upstream (a failure is a 502, retried on another identity).",
+        "connect_timeout",
+    ),
+    EnvVar(
+        "ZAIPROXY_FIRST_BYTE_TIMEOUT",
+        (),
+        "90",
+        "Seconds from sending a request until the upstream's first byte (then a 504).",
+        "first_byte_timeout",
+    ),
+    EnvVar(
+        "ZAIPROXY_IDLE_TIMEOUT",
+        (),
+        "120",
+        "Seconds an upstream stream may stay silent before it is ended with an error frame.",
+        "idle_timeout",
     ),
     EnvVar(
         "CORS_ORIGINS",
@@ -772,6 +794,12 @@ class Settings:
     max_body_bytes: int = 32 * 1024 * 1024
     cors_origins: tuple[str, ...] = ("*",)
 
+    # Upstream timeouts, seconds (the engine's; a slow answer is a 504, a stalled stream ends
+    # with the API's error frame).
+    connect_timeout: float = 10.0
+    first_byte_timeout: float = 90.0
+    idle_timeout: float = 120.0
+
     # The whole environment the settings came from: the process environment over the .env file,
     # plus ZAIPROXY_ORIGIN when only API_ENDPOINT / UPSTREAM_URL / ZAI_AUTH_ENDPOINT named the
     # upstream. The profile (load_profile), the engine's proxy settings and the later token-pool
@@ -1032,6 +1060,10 @@ def _resolve_fields(env: dict[str, str], notices: list[str]) -> dict[str, object
     values["claude_models"] = get(("ZAIPROXY_CLAUDE_MODELS",), _parse_claude_models, ())
     values["upstream_models"] = get(("ZAIPROXY_UPSTREAM_MODELS",), parse_bool, False)
     values["max_body_bytes"] = get(("ZAIPROXY_MAX_BODY_BYTES",), parse_size, 32 * 1024 * 1024)
+    positive = functools.partial(_parse_float, exclusive=True)
+    values["connect_timeout"] = get(("ZAIPROXY_CONNECT_TIMEOUT",), positive, 10.0)
+    values["first_byte_timeout"] = get(("ZAIPROXY_FIRST_BYTE_TIMEOUT",), positive, 90.0)
+    values["idle_timeout"] = get(("ZAIPROXY_IDLE_TIMEOUT",), positive, 120.0)
     cors = _unique(split_list(env.get("CORS_ORIGINS", "")))
     values["cors_origins"] = cors or ("*",)
 

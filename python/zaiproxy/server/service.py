@@ -5,6 +5,7 @@ client (created at the first request, so the engine thread starts in the worker,
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -71,9 +72,15 @@ class ProxyService:
         if self._client is None or self._client_pid != os.getpid():
             settings = self.settings
             scheme = self.profile.origin.partition(":")[0]
+            engine_settings = dataclasses.replace(
+                EngineSettings.from_env(settings.environment, scheme=scheme),
+                connect_timeout=settings.connect_timeout,
+                first_byte_timeout=settings.first_byte_timeout,
+                idle_timeout=settings.idle_timeout,
+            )
             self._client = UpstreamClient(
                 self.profile,
-                engine=UpstreamEngine(EngineSettings.from_env(settings.environment, scheme=scheme)),
+                engine=UpstreamEngine(engine_settings),
                 user_tokens=settings.user_tokens,
                 guests=settings.anonymous_mode,
                 guest_settings=GuestPoolSettings(size=settings.guest_pool_size),
