@@ -4,6 +4,7 @@
 
 #include "browser_request.hpp"
 #include "form_encoding.hpp"
+#include "json_writer.hpp"
 #include "query_template.hpp"
 #include "zaiproxy/request_builder.hpp"
 #include "zaiproxy/sign.hpp"
@@ -17,6 +18,11 @@ using Json = nlohmann::ordered_json;
 // Persisted chats are answered by the browser's Accept (§2.2).
 constexpr std::string_view kAcceptFresh = "application/json";
 constexpr std::string_view kAcceptPersisted = "*/*";
+
+// Client text is not trusted to be valid UTF-8: invalid bytes become U+FFFD, never an error.
+std::string dump(const Json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 Json background_tasks(bool enabled) {
   return {{"title_generation", enabled}, {"tags_generation", enabled}};
@@ -112,50 +118,60 @@ Json ChatPlan::features(bool persisted) const {
   return features;
 }
 
-Json ChatPlan::body_head(const std::vector<UploadedFile>& files) const {
-  return {{"stream", true},
-          {"model", model_.upstream_id},
-          {"messages", upstream_messages(files)},
-          {"signature_prompt", signature_prompt_}};
+std::string ChatPlan::messages_text(const std::vector<UploadedFile>& files) const {
+  // Only uploads change the conversation: without them it is written as planned, uncopied.
+  return dump(uploads_.empty() ? messages_ : upstream_messages(files));
 }
 
-Json ChatPlan::fresh_chat_body(const Identity& identity, const RequestContext& context,
-                               const std::vector<UploadedFile>& files) const {
-  Json body = body_head(files);
-  body["files"] = file_entries(files, context, false);
-  body["params"] = params_;
-  body["extra"] = Json::object();
-  body["features"] = features(false);
-  body["background_tasks"] = background_tasks(false);
-  body["mcp_servers"] = model_.mcp_servers;
-  body["variables"] = variables(identity, context);
-  body["model_item"] = {{"id", model_.upstream_id},
-                        {"name", model_.name},
-                        {"owned_by", profile_->model_item_owned_by}};
-  body["chat_id"] = context.chat_id;
-  body["id"] = context.user_message_id;
-  body["session_id"] = context.session_id;
-  body["current_user_message_id"] = context.user_message_id;
-  body["current_user_message_parent_id"] = nullptr;
-  body["tools"] = nullptr;
+std::string ChatPlan::fresh_chat_body(const Identity& identity, const RequestContext& context,
+                                      const std::vector<UploadedFile>& files) const {
+  std::string body;
+  json::ObjectWriter writer(body);
+  writer.boolean("stream", true)
+      .string("model", model_.upstream_id)
+      .raw("messages", messages_text(files))
+      .string("signature_prompt", signature_prompt_)
+      .raw("files", dump(file_entries(files, context, false)))
+      .raw("params", dump(params_))
+      .raw("extra", "{}")
+      .raw("features", dump(features(false)))
+      .raw("background_tasks", dump(background_tasks(false)))
+      .raw("mcp_servers", dump(model_.mcp_servers))
+      .raw("variables", dump(variables(identity, context)));
+  json::ObjectWriter model_item(writer.key("model_item"));
+  model_item.string("id", model_.upstream_id)
+      .string("name", model_.name)
+      .string("owned_by", profile_->model_item_owned_by)
+      .close();
+  writer.string("chat_id", context.chat_id)
+      .string("id", context.user_message_id)
+      .string("session_id", context.session_id)
+      .string("current_user_message_id", context.user_message_id)
+      .null("current_user_message_parent_id")
+      .null("tools")
+      .close();
   return body;
 }
 
-Json ChatPlan::persisted_chat_body(const Identity& identity, const RequestContext& context,
-                                   const std::string& chat_id,
-                                   const std::vector<UploadedFile>& files) const {
-  Json body = body_head(files);
-  if (!files.empty()) body["files"] = file_entries(files, context, true);
-  body["params"] = params_;
-  body["extra"] = Json::object();
-  body["features"] = features(true);
-  if (!model_.mcp_servers.empty()) body["mcp_servers"] = model_.mcp_servers;
-  body["variables"] = variables(identity, context);
-  body["chat_id"] = chat_id;
-  body["id"] = context.assistant_message_id;
-  body["current_user_message_id"] = context.user_message_id;
-  body["current_user_message_parent_id"] = nullptr;
-  body["background_tasks"] = background_tasks(true);
+std::string ChatPlan::persisted_chat_body(const Identity& identity, const RequestContext& context,
+                                          const std::string& chat_id,
+                                          const std::vector<UploadedFile>& files) const {
+  std::string body;
+  json::ObjectWriter writer(body);
+  writer.boolean("stream", true)
+      .string("model", model_.upstream_id)
+      .raw("messages", messages_text(files))
+      .string("signature_prompt", signature_prompt_);
+  if (!files.empty()) writer.raw("files", dump(file_entries(files, context, true)));
+  writer.raw("params", dump(params_)).raw("extra", "{}").raw("features", dump(features(true)));
+  if (!model_.mcp_servers.empty()) writer.raw("mcp_servers", dump(model_.mcp_servers));
+  writer.raw("variables", dump(variables(identity, context)))
+      .string("chat_id", chat_id)
+      .string("id", context.assistant_message_id)
+      .string("current_user_message_id", context.user_message_id)
+      .null("current_user_message_parent_id")
+      .raw("background_tasks", dump(background_tasks(true)))
+      .close();
   return body;
 }
 
@@ -168,8 +184,8 @@ HttpRequest ChatPlan::completion_request(const Identity& identity, const Request
                                 " needs chats/new first: pass its chat_id");
   }
   const std::string& chat_id = persisted ? *extras.chat_id : context.chat_id;
-  const Json body = persisted ? persisted_chat_body(identity, context, chat_id, extras.files)
-                              : fresh_chat_body(identity, context, extras.files);
+  std::string body = persisted ? persisted_chat_body(identity, context, chat_id, extras.files)
+                               : fresh_chat_body(identity, context, extras.files);
 
   BrowserRequest request;
   request.method = "POST";
@@ -186,7 +202,7 @@ HttpRequest ChatPlan::completion_request(const Identity& identity, const Request
   http.headers.emplace_back("X-Signature",
                             sign(context.request_id, context.timestamp_ms, identity.user_id,
                                  signature_prompt_, profile_->signing_key));
-  http.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  http.body = std::move(body);
   return http;
 }
 

@@ -140,4 +140,37 @@ bool is_integer_literal(std::string_view text) {
   return true;
 }
 
+std::string& ObjectWriter::key(std::string_view name) {
+  if (!first_) out_ += ',';
+  first_ = false;
+  append_string(out_, name);
+  out_ += ':';
+  return out_;
+}
+
+ObjectWriter& ObjectWriter::string(std::string_view name, std::string_view value) {
+  append_string(key(name), value);
+  return *this;
+}
+
+ObjectWriter& ObjectWriter::boolean(std::string_view name, bool value) {
+  key(name) += value ? "true" : "false";
+  return *this;
+}
+
+ObjectWriter& ObjectWriter::integer(std::string_view name, int64_t value) {
+  append_int(key(name), value);
+  return *this;
+}
+
+ObjectWriter& ObjectWriter::null(std::string_view name) {
+  key(name) += "null";
+  return *this;
+}
+
+ObjectWriter& ObjectWriter::raw(std::string_view name, std::string_view json_text) {
+  key(name) += json_text;
+  return *this;
+}
+
 }  // namespace zaiproxy::json

@@ -25,4 +25,25 @@ void append_int(std::string& out, int64_t value);
 // as a number verbatim.
 bool is_integer_literal(std::string_view text);
 
+// Writes one JSON object into `out` member by member: the commas, quoted keys and braces. Values
+// are strings, booleans, integers, null, or JSON text the caller produced (a nested object, a
+// dumped document).
+class ObjectWriter {
+ public:
+  explicit ObjectWriter(std::string& out) : out_(out) { out_ += '{'; }
+
+  ObjectWriter& string(std::string_view name, std::string_view value);
+  ObjectWriter& boolean(std::string_view name, bool value);
+  ObjectWriter& integer(std::string_view name, int64_t value);
+  ObjectWriter& null(std::string_view name);
+  ObjectWriter& raw(std::string_view name, std::string_view json_text);
+  // Starts a member whose value the caller appends to `out` next (e.g. a nested ObjectWriter).
+  std::string& key(std::string_view name);
+  void close() { out_ += '}'; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
 }  // namespace zaiproxy::json

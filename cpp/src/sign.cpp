@@ -1,9 +1,11 @@
 #include "zaiproxy/sign.hpp"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
+#include <algorithm>
 #include <array>
+#include <initializer_list>
+#include <memory>
 #include <stdexcept>
 
 namespace zaiproxy {
@@ -24,13 +26,40 @@ std::string to_hex(const unsigned char* bytes, size_t size) {
 
 }  // namespace
 
+// HMAC (RFC 2104) over a SHA-256 fetched once. OpenSSL 3's one-shot HMAC() looks the MAC and
+// the digest up by name on every call, which was most of the cost of signing a request.
 std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
+  constexpr size_t kBlock = 64;
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (sha256 == nullptr) throw std::runtime_error("SHA-256 is not available");
+  struct ContextDeleter {
+    void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, ContextDeleter> context(EVP_MD_CTX_new());
+
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int digest_size = 0;
-  const unsigned char* result = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                                     reinterpret_cast<const unsigned char*>(message.data()),
-                                     message.size(), digest.data(), &digest_size);
-  if (result == nullptr) throw std::runtime_error("HMAC-SHA256 failed");
+  const auto hash = [&](std::initializer_list<std::string_view> parts) {
+    bool ok = context && EVP_DigestInit_ex2(context.get(), sha256, nullptr) == 1;
+    for (std::string_view part : parts) {
+      ok = ok && EVP_DigestUpdate(context.get(), part.data(), part.size()) == 1;
+    }
+    if (!ok || EVP_DigestFinal_ex(context.get(), digest.data(), &digest_size) != 1) {
+      throw std::runtime_error("HMAC-SHA256 failed");
+    }
+    return std::string_view(reinterpret_cast<const char*>(digest.data()), digest_size);
+  };
+
+  std::array<char, kBlock> block{};  // the key, hashed first if longer than a block
+  const std::string_view short_key = key.size() > kBlock ? hash({key}) : key;
+  std::copy(short_key.begin(), short_key.end(), block.begin());
+  std::array<char, kBlock> inner_pad{}, outer_pad{};
+  for (size_t i = 0; i < kBlock; ++i) {
+    inner_pad[i] = static_cast<char>(block[i] ^ 0x36);
+    outer_pad[i] = static_cast<char>(block[i] ^ 0x5c);
+  }
+  const std::string inner(hash({{inner_pad.data(), kBlock}, message}));
+  hash({{outer_pad.data(), kBlock}, inner});
   return to_hex(digest.data(), digest_size);
 }
 

@@ -97,3 +97,18 @@ TEST(Base64, PaddingLengths) {
 
 }  // namespace
 }  // namespace zaiproxy
+
+// RFC 4231 §4.2, §4.3 and §4.7: a short key, a short message, and a key longer than the block
+// (hashed first), which the signing keys of the spec's vectors never exercise.
+TEST(HmacSha256, Rfc4231Vectors) {
+  using zaiproxy::hmac_sha256_hex;
+  EXPECT_EQ(hmac_sha256_hex(std::string(20, '\x0b'), "Hi There"),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(hmac_sha256_hex(std::string(131, '\xaa'),
+                            "This is a test using a larger than block-size key and a larger than "
+                            "block-size data. The key needs to be hashed before being used by the "
+                            "HMAC algorithm."),
+            "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+}

@@ -59,13 +59,14 @@ class ChatPlan {
                             const ToolLayerOptions&);
   explicit ChatPlan(Profile profile) : profile_(std::move(profile)) {}
 
-  nlohmann::ordered_json body_head(const std::vector<UploadedFile>& files) const;
-  nlohmann::ordered_json fresh_chat_body(const Identity& identity, const RequestContext& context,
-                                         const std::vector<UploadedFile>& files) const;
-  nlohmann::ordered_json persisted_chat_body(const Identity& identity,
-                                             const RequestContext& context,
-                                             const std::string& chat_id,
-                                             const std::vector<UploadedFile>& files) const;
+  // The completion bodies are written as text: on the hot path, building the whole document as
+  // a tree (the conversation copied into it) cost more than everything else in the request.
+  std::string fresh_chat_body(const Identity& identity, const RequestContext& context,
+                              const std::vector<UploadedFile>& files) const;
+  std::string persisted_chat_body(const Identity& identity, const RequestContext& context,
+                                  const std::string& chat_id,
+                                  const std::vector<UploadedFile>& files) const;
+  std::string messages_text(const std::vector<UploadedFile>& files) const;
   nlohmann::ordered_json upstream_messages(const std::vector<UploadedFile>& files) const;
   nlohmann::ordered_json file_entries(const std::vector<UploadedFile>& files,
                                       const RequestContext& context, bool persisted) const;

@@ -82,8 +82,11 @@ class ProxyApp(FastAPI):
         self.add_middleware(CORSMiddleware, **self._cors)
 
     def build_middleware_stack(self) -> ASGIApp:
-        chat = CORSMiddleware(chat_endpoint, **self._cors)
-        app: ASGIApp = ChatFastPath(super().build_middleware_stack(), chat)
+        app: ASGIApp = ChatFastPath(
+            super().build_middleware_stack(),
+            chat=chat_endpoint,
+            cors_chat=CORSMiddleware(chat_endpoint, **self._cors),
+        )
         return _RootPath(app, self._root_path) if self._root_path else app
 
 

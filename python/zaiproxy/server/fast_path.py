@@ -35,18 +35,23 @@ async def chat_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 class ChatFastPath:
-    """Sends POSTs to the chat routes to ``chat``, everything else to ``app``."""
+    """Sends POSTs to the chat routes to ``chat`` (``cors_chat`` for a browser's request, which
+    carries an Origin), everything else to ``app``."""
 
-    def __init__(self, app: ASGIApp, chat: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, chat: ASGIApp, cors_chat: ASGIApp) -> None:
         self.app = app
         self.chat = chat
+        self.cors_chat = cors_chat
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and route_path(scope) in CHAT_ROUTES
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or route_path(scope) not in CHAT_ROUTES
         ):
-            await self.chat(scope, receive, send)
-        else:
             await self.app(scope, receive, send)
+        elif any(name == b"origin" for name, _ in scope["headers"]):
+            await self.cors_chat(scope, receive, send)
+        else:
+            # No Origin, no CORS headers to add: the CORS layer would only wrap every send.
+            await self.chat(scope, receive, send)

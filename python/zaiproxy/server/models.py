@@ -28,6 +28,10 @@ DEFAULT_CLAUDE_MODELS: tuple[tuple[str, str], ...] = (
 )
 
 
+# Bounds what unknown names sent by clients can make the cache hold.
+_KNOWN_NAMES_KEPT = 1024
+
+
 def _matches(pattern: str, name: str) -> bool:
     """``*`` matches any run of characters; everything else literally (case-insensitive)."""
     pieces = pattern.lower().split("*")
@@ -61,6 +65,16 @@ class ModelDirectory:
         # The operator's entries first, so they override the defaults.
         self._claude = tuple(claude_models) + DEFAULT_CLAUDE_MODELS
         self._created = int(time.time())
+        self._known: dict[str, bool] = {}
+
+    def known(self, name: str) -> bool:
+        """Whether the catalogue knows ``name`` (remembered: clients repeat a few names)."""
+        known = self._known.get(name)
+        if known is None:
+            known = bool(self.profile.resolve_model(name)["known"])
+            if len(self._known) < _KNOWN_NAMES_KEPT:
+                self._known[name] = known
+        return known
 
     def choose(self, requested: Any, *, anthropic: bool = False) -> str:
         """The catalogue name to plan with; 400 for a non-string, 404 for an unknown name."""
@@ -71,7 +85,7 @@ class ModelDirectory:
         name = requested.strip()
         if anthropic:
             name = self._from_claude(name)
-        if self.profile.resolve_model(name)["known"] or not self.reject_unknown:
+        if self.known(name) or not self.reject_unknown:
             return name
         raise ApiError(
             404,
@@ -86,7 +100,7 @@ class ModelDirectory:
         if name.lower().endswith("[1m]"):
             name = name[: -len("[1m]")]
         # A catalogue name keeps the client's spelling (the reply's `model` echoes it).
-        if self.profile.resolve_model(name)["known"]:
+        if self.known(name):
             return name
         lowered = name.lower()
         for pattern, target in self._claude:
