@@ -704,7 +704,11 @@ def phase_drip(args: argparse.Namespace, report: Report) -> None:
             f" CPU: client {figures['client_cpu']:.2f} s, mock {figures['mock_cpu']:.2f} s,"
             f" proxy {figures['proxy_cpu']:.2f} s; {failures(figures)}"
         )
-    added = results["proxy"]["gaps"]["p99"] - results["direct"]["gaps"]["p99"]
+    # The goal is about streams held: gaps while all of them are open. While they are being
+    # opened, the worker also pays for up to --drip-streams / --drip-ramp new requests a second
+    # (a burst of requests, not held streams); that figure is printed as well.
+    added = results["proxy"]["held_gaps"]["p99"] - results["direct"]["held_gaps"]["p99"]
+    added_all = results["proxy"]["gaps"]["p99"] - results["direct"]["gaps"]["p99"]
     streams = args.drip_streams
     failed = results["proxy"]["failed"] + results["direct"]["failed"]
     checked = streams >= GOAL_STREAMS
@@ -714,7 +718,11 @@ def phase_drip(args: argparse.Namespace, report: Report) -> None:
         (added * 1e3 < GOAL_GAP_P99_MS and not failed) if checked else None,
         f"{streams:,} streams",
     )
-    print(f"added inter-chunk p99: {signed_ms(added)} (proxy p99 - direct p99); {verdict}")
+    print(
+        f"added inter-chunk p99 while all {streams:,} were open: {signed_ms(added)}"
+        f" (proxy p99 - direct p99; over every gap, opening included: {signed_ms(added_all)});"
+        f" {verdict}"
+    )
 
 
 PHASES = {

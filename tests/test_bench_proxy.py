@@ -16,7 +16,7 @@ FIGURES = (
     "memory per open stream: ",
     "inter-chunk latency[direct]: ",
     "inter-chunk latency[proxy]: ",
-    "added inter-chunk p99: ",
+    "added inter-chunk p99 while all ",
     "goals (one worker):",
 )
 

@@ -45,12 +45,19 @@ std::string random_uuid4() {
   uint64_t high = generator(), low = generator();
   high = (high & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
   low = (low & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;    // RFC 4122 variant
-  char buffer[37];
-  std::snprintf(buffer, sizeof buffer, "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(high >> 32), static_cast<unsigned>((high >> 16) & 0xFFFF),
-                static_cast<unsigned>(high & 0xFFFF), static_cast<unsigned>(low >> 48),
-                static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFULL));
-  return buffer;
+  // Written nibble by nibble: five per request, snprintf was most of a request context's cost.
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string text(36, '-');
+  size_t at = 0;
+  for (int shift = 60; shift >= 0; shift -= 4) {
+    if (at == 8 || at == 13) ++at;
+    text[at++] = kDigits[(high >> shift) & 0xF];
+  }
+  for (int shift = 60; shift >= 0; shift -= 4) {
+    if (at == 18 || at == 23) ++at;
+    text[at++] = kDigits[(low >> shift) & 0xF];
+  }
+  return text;
 }
 
 RequestContext RequestContext::fresh(const Profile& profile,

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -236,6 +238,17 @@ TEST(RequestContext, FreshHasNewIdsAndTheFallbackVersion) {
   EXPECT_EQ(a.request_id.size(), 36u);
   EXPECT_EQ(a.request_id[14], '4');
   EXPECT_GT(a.timestamp_ms, 1773300000000);
+}
+
+TEST(RequestContext, IdsAreVersionFourUuids) {
+  const std::regex uuid4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  std::set<std::string> seen;
+  for (int i = 0; i < 200; ++i) {
+    const std::string id = random_uuid4();
+    EXPECT_TRUE(std::regex_match(id, uuid4)) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 200u);
 }
 
 }  // namespace

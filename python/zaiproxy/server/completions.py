@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from zaiproxy import core
@@ -56,6 +56,10 @@ async def answer_errors(
     except UpstreamError as error:
         log.warning("upstream failure: %s", error)
         return from_upstream(error).response(api.dialect)
+    except ClientDisconnect:
+        # Gone while sending its request: nobody reads the answer, which is only for the log.
+        log.info("client disconnected before its request was complete")
+        return Response(status_code=400)
     except Exception:
         log.exception("internal error on %s", request.url.path)
         return ApiError(500, "internal error in zaiproxy; see the server log").response(api.dialect)

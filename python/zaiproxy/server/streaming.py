@@ -53,6 +53,7 @@ class EngineStreamResponse(Response):
         task = asyncio.current_task()
         assert task is not None
         disconnected = finished = False
+        watcher: asyncio.Future[None] | None = None
 
         def on_disconnect(watcher: asyncio.Future[None]) -> None:
             nonlocal disconnected
@@ -62,12 +63,15 @@ class EngineStreamResponse(Response):
             disconnected = True
             task.cancel()
 
-        watcher = asyncio.ensure_future(_wait_for_disconnect(receive))
-        watcher.add_done_callback(on_disconnect)
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             async for data in self._stream:
                 await send({"type": "http.response.body", "body": data, "more_body": True})
+                if watcher is None:
+                    # Started after the first batch went out, off the time to first byte: the
+                    # stream opened with content, so that batch was ready at once.
+                    watcher = asyncio.ensure_future(_wait_for_disconnect(receive))
+                    watcher.add_done_callback(on_disconnect)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if not disconnected:
@@ -78,5 +82,6 @@ class EngineStreamResponse(Response):
             log.info("client connection lost mid-stream (%s); upstream transfer cancelled", error)
         finally:
             finished = True
-            watcher.cancel()
+            if watcher is not None:
+                watcher.cancel()
             await self._stream.aclose()
