@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libgtest-dev libbenchmark-dev                        # C++ tests and benchmarks
   clang-format                                         # C++ formatting check
   openssl                                              # throwaway TLS certificates in tests
+  curl                                                 # the README's curl examples, in tests
 )
 
 missing=()
