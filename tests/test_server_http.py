@@ -394,6 +394,32 @@ def test_a_client_leaving_mid_stream_closes_the_upstream_stream(
     assert time.monotonic() - left_at < 3
 
 
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "non-stream"])
+def test_a_client_leaving_before_any_content_closes_the_upstream_stream(
+    server: ServerProcess, mock: MockUpstream, stream: bool
+) -> None:
+    """Nothing was sent to the client yet (the upstream is silent, as while a model thinks):
+    only the connection closing tells, and the upstream request must not wait for a timeout."""
+    stats = mock.stats
+    assert stats.wait_for(lambda s: s.active_streams == 0, 5), stats
+    left_before = stats.streams_client_disconnected
+    mock.enqueue(Reply.answer(ANSWER).stall(after=0, seconds=30))
+    body = json.dumps(chat_body(stream=stream)).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=HTTP_TIMEOUT) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: Bearer " + API_KEY.encode() + b"\r\n"
+            b"Content-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+        assert stats.wait_for(lambda s: s.active_streams == 1, 5), stats
+    left_at = time.monotonic()
+    assert stats.wait_for(
+        lambda s: s.streams_client_disconnected == left_before + 1 and s.active_streams == 0, 3
+    ), stats
+    assert time.monotonic() - left_at < 3
+
+
 # ── CORS ──
 
 

@@ -6,6 +6,7 @@ output the core encodes and which error shape the client gets.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from starlette.responses import Response
 
 from zaiproxy import core
 from zaiproxy.server.body import read_json_object
+from zaiproxy.server.disconnect import DisconnectWatch
 from zaiproxy.server.errors import ApiError, from_upstream
 from zaiproxy.server.service import ProxyService, default_service
 from zaiproxy.server.streaming import EngineStreamResponse
@@ -57,8 +59,8 @@ async def answer_errors(
         log.warning("upstream failure: %s", error)
         return from_upstream(error).response(api.dialect)
     except ClientDisconnect:
-        # Gone while sending its request: nobody reads the answer, which is only for the log.
-        log.info("client disconnected before its request was complete")
+        # Gone before its answer started: nobody reads this response, it is only for the log.
+        log.info("client disconnected before its answer started; upstream request cancelled")
         return Response(status_code=400)
     except Exception:
         log.exception("internal error on %s", request.url.path)
@@ -76,17 +78,25 @@ async def chat(api: Api, service: ProxyService, request: Request) -> Response:
     call = service.prepare(body, api.dialect, request.headers)
     client = service.client
     plan = client.plan(call.body, api.dialect)
-    stream = await client.open(
-        plan,
-        output=api.stream_output if call.stream else api.json_output,
-        think=call.think,
-        include_usage=call.include_usage,
-        input_tokens=call.input_tokens,
-    )
-    if call.stream:
-        return EngineStreamResponse(stream)
-    async with stream:
-        content = b"".join([data async for data in stream])
+    watch = DisconnectWatch(request.receive)
+    try:
+        stream = await client.open(
+            plan,
+            output=api.stream_output if call.stream else api.json_output,
+            think=call.think,
+            include_usage=call.include_usage,
+            input_tokens=call.input_tokens,
+        )
+        if call.stream:
+            return EngineStreamResponse(stream, watch)  # which stops the watch at its end
+        async with stream:
+            content = b"".join([data async for data in stream])
+    except BaseException as error:
+        watch.stop()
+        if isinstance(error, asyncio.CancelledError) and watch.disconnected:
+            raise ClientDisconnect() from None
+        raise
+    watch.stop()
     if stream.error is not None:
         # Nothing went out yet: a client that did not stream gets a real error, not half a reply.
         raise ApiError(

@@ -2,7 +2,7 @@
 
 Python never looks inside a chunk: each batch the engine delivers (one or many SSE events) is one
 ASGI send. A client that goes away cancels the upstream transfer at once, even while the upstream
-is silent, so the identity and the engine's buffers are released.
+is silent (DisconnectWatch), so the identity and the engine's buffers are released.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from zaiproxy.server.disconnect import DisconnectWatch
 from zaiproxy.upstream import ChatStream
 
 log = logging.getLogger("zaiproxy.server")
@@ -31,57 +32,31 @@ SSE_HEADERS = [
 ]
 
 
-async def _wait_for_disconnect(receive: Receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
-
-
 class EngineStreamResponse(Response):
     """Streams one started completion to the client (a Starlette response, so a FastAPI route
     can return it)."""
 
-    def __init__(self, stream: ChatStream) -> None:
+    def __init__(self, stream: ChatStream, watch: DisconnectWatch) -> None:
         # Response.__init__ would render a body; this response has none of its own.
         self.status_code = 200
         self.background = None
         self.raw_headers = list(SSE_HEADERS)
         self._stream = stream
+        self._watch = watch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        disconnected = finished = False
-        watcher: asyncio.Future[None] | None = None
-
-        def on_disconnect(watcher: asyncio.Future[None]) -> None:
-            nonlocal disconnected
-            # Once the response is over, a late disconnect must not cancel the server's task.
-            if finished or watcher.cancelled() or watcher.exception() is not None:
-                return
-            disconnected = True
-            task.cancel()
-
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             async for data in self._stream:
                 await send({"type": "http.response.body", "body": data, "more_body": True})
-                if watcher is None:
-                    # Started after the first batch went out, off the time to first byte: the
-                    # stream opened with content, so that batch was ready at once.
-                    watcher = asyncio.ensure_future(_wait_for_disconnect(receive))
-                    watcher.add_done_callback(on_disconnect)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
-            if not disconnected:
+            if not self._watch.disconnected:
                 raise
             log.info("client disconnected mid-stream; upstream transfer cancelled")
         except OSError as error:
             # The server reports a send to a closed connection this way (uvicorn, granian).
             log.info("client connection lost mid-stream (%s); upstream transfer cancelled", error)
         finally:
-            finished = True
-            if watcher is not None:
-                watcher.cancel()
+            self._watch.stop()
             await self._stream.aclose()
