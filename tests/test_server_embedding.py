@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from zaiproxy.config import Settings
 from zaiproxy.server import create_app, router
 from zaiproxy.server import service as service_module
-from zaiproxy.testing import MockUpstream, Reply
+from zaiproxy.testing import DEFAULT_MODELS, MockUpstream, Model, Reply
 
 
 @contextmanager
@@ -82,3 +82,22 @@ def test_router_mounted_into_an_existing_app(
         assert service_module._default is not None
     # The router's lifespan closed the process-default service with the host app.
     assert service_module._default is None
+
+
+def test_upstream_models_merged_into_the_listing_on_request() -> None:
+    """ZAIPROXY_UPSTREAM_MODELS: a model only the upstream lists shows up by its upstream id;
+    without the setting, the listing is the catalogue's alone and the upstream is not asked."""
+    upstream_only = Model("glm-6-preview", "GLM-6 Preview", think=True)
+    with MockUpstream(models=(*DEFAULT_MODELS, upstream_only)) as mock:
+        environment = {"ZAIPROXY_ORIGIN": mock.url}
+        for merged in (False, True):
+            settings = Settings(environment=environment, upstream_models=merged)
+            with serving(create_app(settings)) as url:
+                client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+                ids = [model.id for model in client.models.list().data]
+            assert "GLM-4.5" in ids and "GLM-4.6-Thinking" in ids
+            assert ("glm-6-preview" in ids) is merged
+            # The catalogue's own models are not listed twice under their upstream ids.
+            assert "glm-4.7" not in ids
+            asked = [r for r in mock.requests if r.path.startswith("/api/models")]
+            assert bool(asked) is merged
