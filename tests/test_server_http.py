@@ -4,10 +4,12 @@ model-list endpoints."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -365,14 +367,10 @@ def test_an_in_stream_error_before_content_is_a_real_http_error(
 # ── client disconnect ──
 
 
-def test_a_client_leaving_mid_stream_closes_the_upstream_stream(
-    server: ServerProcess, mock: MockUpstream
-) -> None:
-    stats = mock.stats
-    assert stats.wait_for(lambda s: s.active_streams == 0, 5), stats
-    left_before = stats.streams_client_disconnected
-    mock.enqueue(Reply.answer([f"word{i} " for i in range(100)]).drip(0.1))  # ~10 s in all
-    body = json.dumps(chat_body(stream=True)).encode()
+@contextlib.contextmanager
+def open_chat_request(server: ServerProcess, *, stream: bool) -> Iterator[socket.socket]:
+    """A chat request sent over a plain socket, which the test closes when it likes."""
+    body = json.dumps(chat_body(stream=stream)).encode()
     with socket.create_connection(("127.0.0.1", server.port), timeout=HTTP_TIMEOUT) as sock:
         sock.sendall(
             b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -380,6 +378,17 @@ def test_a_client_leaving_mid_stream_closes_the_upstream_stream(
             b"Content-Type: application/json\r\n"
             b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
         )
+        yield sock
+
+
+def test_a_client_leaving_mid_stream_closes_the_upstream_stream(
+    server: ServerProcess, mock: MockUpstream
+) -> None:
+    stats = mock.stats
+    assert stats.wait_for(lambda s: s.active_streams == 0, 5), stats
+    left_before = stats.streams_client_disconnected
+    mock.enqueue(Reply.answer([f"word{i} " for i in range(100)]).drip(0.1))  # ~10 s in all
+    with open_chat_request(server, stream=True) as sock:
         received = b""
         while received.count(b"data: ") < 3:  # the role chunk and two content chunks
             piece = sock.recv(65536)
@@ -404,14 +413,7 @@ def test_a_client_leaving_before_any_content_closes_the_upstream_stream(
     assert stats.wait_for(lambda s: s.active_streams == 0, 5), stats
     left_before = stats.streams_client_disconnected
     mock.enqueue(Reply.answer(ANSWER).stall(after=0, seconds=30))
-    body = json.dumps(chat_body(stream=stream)).encode()
-    with socket.create_connection(("127.0.0.1", server.port), timeout=HTTP_TIMEOUT) as sock:
-        sock.sendall(
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Authorization: Bearer " + API_KEY.encode() + b"\r\n"
-            b"Content-Type: application/json\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-        )
+    with open_chat_request(server, stream=stream):
         assert stats.wait_for(lambda s: s.active_streams == 1, 5), stats
     left_at = time.monotonic()
     assert stats.wait_for(

@@ -118,20 +118,21 @@ Json ChatPlan::features(bool persisted) const {
   return features;
 }
 
-std::string ChatPlan::messages_text(const std::vector<UploadedFile>& files) const {
+void ChatPlan::write_head(json::ObjectWriter& writer,
+                          const std::vector<UploadedFile>& files) const {
   // Only uploads change the conversation: without them it is written as planned, uncopied.
-  return dump(uploads_.empty() ? messages_ : upstream_messages(files));
+  writer.boolean("stream", true)
+      .string("model", model_.upstream_id)
+      .raw("messages", dump(uploads_.empty() ? messages_ : upstream_messages(files)))
+      .string("signature_prompt", signature_prompt_);
 }
 
 std::string ChatPlan::fresh_chat_body(const Identity& identity, const RequestContext& context,
                                       const std::vector<UploadedFile>& files) const {
   std::string body;
   json::ObjectWriter writer(body);
-  writer.boolean("stream", true)
-      .string("model", model_.upstream_id)
-      .raw("messages", messages_text(files))
-      .string("signature_prompt", signature_prompt_)
-      .raw("files", dump(file_entries(files, context, false)))
+  write_head(writer, files);
+  writer.raw("files", dump(file_entries(files, context, false)))
       .raw("params", dump(params_))
       .raw("extra", "{}")
       .raw("features", dump(features(false)))
@@ -158,10 +159,7 @@ std::string ChatPlan::persisted_chat_body(const Identity& identity, const Reques
                                           const std::vector<UploadedFile>& files) const {
   std::string body;
   json::ObjectWriter writer(body);
-  writer.boolean("stream", true)
-      .string("model", model_.upstream_id)
-      .raw("messages", messages_text(files))
-      .string("signature_prompt", signature_prompt_);
+  write_head(writer, files);
   if (!files.empty()) writer.raw("files", dump(file_entries(files, context, true)));
   writer.raw("params", dump(params_)).raw("extra", "{}").raw("features", dump(features(true)));
   if (!model_.mcp_servers.empty()) writer.raw("mcp_servers", dump(model_.mcp_servers));

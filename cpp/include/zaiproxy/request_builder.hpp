@@ -20,6 +20,10 @@
 
 namespace zaiproxy {
 
+namespace json {
+class ObjectWriter;  // the completion bodies' writer (src/json_writer.hpp)
+}  // namespace json
+
 // What the steps before the completion produced.
 struct CompletionExtras {
   std::optional<std::string> chat_id;  // from chats/new: the persisted flow of §2.4
@@ -66,7 +70,8 @@ class ChatPlan {
   std::string persisted_chat_body(const Identity& identity, const RequestContext& context,
                                   const std::string& chat_id,
                                   const std::vector<UploadedFile>& files) const;
-  std::string messages_text(const std::vector<UploadedFile>& files) const;
+  // The members both bodies open with: stream, model, messages, signature_prompt.
+  void write_head(json::ObjectWriter& writer, const std::vector<UploadedFile>& files) const;
   nlohmann::ordered_json upstream_messages(const std::vector<UploadedFile>& files) const;
   nlohmann::ordered_json file_entries(const std::vector<UploadedFile>& files,
                                       const RequestContext& context, bool persisted) const;
