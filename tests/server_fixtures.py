@@ -27,6 +27,7 @@ from server_process import (
     ServerProcess,
     Upstream,
     base_env,
+    clean_env,
     reset_mock,
     serving,
 )
@@ -58,7 +59,8 @@ def server(
         "ZAI_TOKEN": upstream.user_token,
         "ZAIPROXY_CLAUDE_MODELS": f"{CUSTOM_CLAUDE_NAME}={CUSTOM_CLAUDE_TARGET}",
     }
-    with serving(request.param, tmp_path_factory.mktemp(f"serve-{request.param}"), env) as server:
+    cwd = tmp_path_factory.mktemp(f"serve-{request.param}")
+    with serving(cwd, "--server", request.param, env=clean_env(**env)) as server:
         yield server
 
 
@@ -78,5 +80,6 @@ def lenient_server(
         "ZAIPROXY_FIRST_BYTE_TIMEOUT": str(LENIENT_TIMEOUT),
         "ZAIPROXY_IDLE_TIMEOUT": str(LENIENT_TIMEOUT),
     }
-    with serving("granian", tmp_path_factory.mktemp("serve-lenient"), env) as server:
+    cwd = tmp_path_factory.mktemp("serve-lenient")
+    with serving(cwd, "--server", "granian", env=clean_env(**env)) as server:
         yield server

@@ -32,7 +32,7 @@ from zaiproxy.testing.records import RecordedRequest
 
 SERVER_KINDS = ("granian", "uvicorn")
 START_TIMEOUT = 30.0
-STOP_TIMEOUT = 15.0
+STOP_TIMEOUT = 20.0
 HTTP_TIMEOUT = 30.0
 
 # The main instance's keys: the older proxies' documented default, so their README examples work
@@ -67,9 +67,15 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def zaiproxy_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "zaiproxy.cli", *args]
+
+
 @dataclass
 class ServerProcess:
-    kind: str
+    """A `zaiproxy serve` process: its own working directory (pid file, logs, any .env) and
+    process group (the teardown reaches its workers)."""
+
     process: subprocess.Popen[bytes]
     port: int
     cwd: Path
@@ -77,6 +83,10 @@ class ServerProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.cwd / "zaiproxy.pid"
 
     def output(self) -> str:
         return "".join(
@@ -97,8 +107,13 @@ class ServerProcess:
             time.sleep(0.1)
         pytest.fail(f"serve did not become healthy in {START_TIMEOUT} s:\n{self.output()}")
 
+    def stop(self) -> int:
+        """SIGTERM, as a service manager stops it; the exit status."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=STOP_TIMEOUT)
+
     def kill(self) -> None:
-        """SIGTERM to the process group (the server and its workers), SIGKILL if it lingers."""
+        """The teardown: SIGTERM to the process group, SIGKILL to whatever lingers."""
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -107,37 +122,32 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=STOP_TIMEOUT)
+        # Workers outlive a killed parent only until they notice; make sure none stays behind.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
 
 
-@contextlib.contextmanager
-def serving(kind: str, cwd: Path, env: Mapping[str, str]) -> Iterator[ServerProcess]:
+def start_serve(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> ServerProcess:
+    """`zaiproxy serve --host 127.0.0.1 --port <free> *args` in `cwd`, not yet waited for;
+    `env` is its whole environment (default: clean_env())."""
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "zaiproxy.cli",
-        "serve",
-        "--server",
-        kind,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--pid-file",
-        str(cwd / "zaiproxy.pid"),
-    ]
+    command = zaiproxy_command("serve", "--host", "127.0.0.1", "--port", str(port), *args)
     with open(cwd / "stdout.log", "wb") as stdout, open(cwd / "stderr.log", "wb") as stderr:
         process = subprocess.Popen(
             command,
             cwd=cwd,
-            env=clean_env(**env),
+            env=dict(env) if env is not None else clean_env(),
             stdout=stdout,
             stderr=stderr,
             start_new_session=True,  # a process group of its own, for the teardown
         )
-    server = ServerProcess(kind, process, port, cwd)
+    return ServerProcess(process, port, cwd)
+
+
+@contextlib.contextmanager
+def serving(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> Iterator[ServerProcess]:
+    """A healthy `zaiproxy serve` for the block, killed at its end."""
+    server = start_serve(cwd, *args, env=env)
     try:
         server.wait_healthy()
         yield server

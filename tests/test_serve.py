@@ -6,136 +6,30 @@ and is stopped, killed if need be, when the test ends.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import socket
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import anthropic
 import openai
 import pytest
 
-from zaiproxy.config import ENV_VARIABLES
 from zaiproxy.testing import MockUpstream
 
+from server_process import (
+    ServerProcess,
+    clean_env,
+    free_port,
+    serving,
+    zaiproxy_command,
+)
+
 MOCK_GREETING = "Hello from zaiproxy's built-in mock of chat.z.ai!"
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 20.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The test's environment without any zaiproxy setting or outbound proxy that could leak in
-    from the machine running the tests."""
-    ours = {name for var in ENV_VARIABLES for name in var.names}
-    proxies = {"http_proxy", "https_proxy", "all_proxy", "socks5_proxy", "no_proxy"}
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ours and not key.startswith("ZAIPROXY_") and key.lower() not in proxies
-    }
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
-
-
-def zaiproxy_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "zaiproxy.cli", *args]
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    cwd: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.cwd / "zaiproxy.pid"
-
-    def output(self) -> str:
-        return "".join(
-            (self.cwd / name).read_text(errors="replace") for name in ("stdout.log", "stderr.log")
-        )
-
-    def stop(self) -> int:
-        """SIGTERM, as a service manager stops it; the exit status."""
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=STOP_TIMEOUT)
-
-    def kill(self) -> None:
-        """The teardown: whatever is left of the process group goes."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=STOP_TIMEOUT)
-        # Workers outlive a killed parent only until they notice; make sure none stays behind.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-
-
-def start_server(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Server:
-    port = free_port()
-    command = zaiproxy_command("serve", "--host", "127.0.0.1", "--port", str(port), *args)
-    with open(cwd / "stdout.log", "wb") as stdout, open(cwd / "stderr.log", "wb") as stderr:
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=env or clean_env(),
-            stdout=stdout,
-            stderr=stderr,
-            start_new_session=True,  # its own process group, for the teardown
-        )
-    return Server(process, port, cwd)
-
-
-def wait_healthy(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"serve exited with {server.process.returncode}:\n{server.output()}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (OSError, urllib.error.URLError):
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"serve did not become healthy in {START_TIMEOUT} s:\n{server.output()}")
-
-
-@contextlib.contextmanager
-def serving(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
-    server = start_server(cwd, *args, env=env)
-    try:
-        wait_healthy(server)
-        yield server
-    finally:
-        server.kill()
-
-
-def openai_client(server: Server, api_key: str = "sk-anything") -> openai.OpenAI:
+def openai_client(server: ServerProcess, api_key: str = "sk-anything") -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{server.url}/v1", api_key=api_key, max_retries=0, timeout=30)
 
 
