@@ -156,7 +156,22 @@ def test_skip_auth_token_needs_no_key(lenient_server: ServerProcess, mock: MockU
 # ── bad requests ──
 
 
-@pytest.mark.parametrize("body", [b'{"model": "GLM-4.5", "messages": [', b"[]", b"", b"\xff\xfe"])
+DEEP = 100_000  # nesting beyond any parser's recursion limit
+NEAR_LIMIT = 950  # just under Python's default recursion limit
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"model": "GLM-4.5", "messages": [',
+        b"[]",
+        b"",
+        b"\xff\xfe",
+        b'{"messages": ' + b"[" * DEEP + b"]" * DEEP + b"}",
+        b'{"messages": ' + b"[" * NEAR_LIMIT + b"]" * NEAR_LIMIT + b"}",
+    ],
+    ids=["truncated", "array", "empty", "not-utf8", "nested-too-deep", "nested-near-the-limit"],
+)
 def test_a_body_that_is_no_json_object_is_a_400_in_each_shape(
     server: ServerProcess, body: bytes
 ) -> None:

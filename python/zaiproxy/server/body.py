@@ -51,6 +51,10 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
         raise ApiError(
             400, f"the request body is not valid JSON: {error}", code="invalid_json"
         ) from None
+    except RecursionError:
+        raise ApiError(
+            400, "the request body is nested too deeply to be a chat request", code="invalid_json"
+        ) from None
     if not isinstance(document, dict):
         raise ApiError(400, "the request body must be a JSON object", code="invalid_json")
     return document

@@ -81,8 +81,12 @@ async def _count_tokens(request: Request) -> Response:
     async def handle(service: ProxyService, request: Request) -> Response:
         service.auth.check(request)
         body = await read_json_object(request, service.settings.max_body_bytes)
-        if not isinstance(body.get("messages"), list):
-            raise ApiError(400, "messages must be a list", param="messages")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not all(
+            isinstance(message, dict) and isinstance(message.get("role"), str)
+            for message in messages
+        ):
+            raise ApiError(400, "messages must be a list of objects with a role", param="messages")
         return JSONResponse({"input_tokens": estimate_request_tokens(body)})
 
     return await answer_errors(ANTHROPIC, request, handle)
