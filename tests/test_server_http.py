@@ -182,6 +182,25 @@ def test_a_body_that_is_no_json_object_is_a_400_in_each_shape(
         assert error["type"] == "invalid_request_error"
 
 
+@pytest.mark.parametrize(
+    ("raw", "param"),
+    [
+        (b'{"messages": [{"role": "user", "content": "\\ud800"}]}', None),
+        (
+            b'{"messages": [{"role": "user", "content": "hi"}], "stream_options": []}',
+            "stream_options",
+        ),
+    ],
+    ids=["lone-surrogate", "stream-options-not-an-object"],
+)
+def test_a_request_json_accepts_but_the_api_refuses_is_a_400(
+    server: ServerProcess, raw: bytes, param: str | None
+) -> None:
+    error = openai_error(request(server, "POST", OPENAI_CHAT, raw, headers=bearer()), 400)
+    assert error["type"] == "invalid_request_error"
+    assert error["param"] == param
+
+
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_a_body_over_the_limit_is_a_413(
     lenient_server: ServerProcess, mock: MockUpstream, chunked: bool

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "bindings.hpp"
+#include "zaiproxy/tool_prompt.hpp"
 
 namespace zaiproxy::bindings {
 
@@ -25,13 +26,20 @@ nlohmann::ordered_json json_from_py(const py::handle& value) {
 }
 
 nlohmann::ordered_json request_json_from_py(const py::object& request) {
-  if (!py::isinstance<py::str>(request) && !PyObject_CheckBuffer(request.ptr())) {
-    return json_from_py(request);
+  std::string text;
+  if (py::isinstance<py::str>(request)) {
+    text = request.cast<std::string>();
+  } else if (PyObject_CheckBuffer(request.ptr())) {
+    text = std::string(ByteView(request).view());
+  } else {
+    text = py::module_::import("json").attr("dumps")(request).cast<std::string>();
   }
-  const std::string text = py::isinstance<py::str>(request) ? request.cast<std::string>()
-                                                            : std::string(ByteView(request).view());
   nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(text, nullptr, false);
-  if (parsed.is_discarded()) throw py::value_error("the request is not valid JSON");
+  // Python's JSON accepts what JSON's Unicode rules refuse (a lone surrogate, "\ud800"): the
+  // client's request is at fault either way.
+  if (parsed.is_discarded()) {
+    throw RequestError("the request is not valid JSON (or holds text that is not valid Unicode)");
+  }
   return parsed;
 }
 

@@ -132,9 +132,11 @@ class ProxyService:
             body.pop("tools", None)
             body.pop("tool_choice", None)
         options = body.get("stream_options")
-        include_usage = (
-            not anthropic and isinstance(options, dict) and options.get("include_usage") is True
-        )
+        if options is not None and not isinstance(options, dict):
+            raise ApiError(
+                400, "stream_options must be an object", param="stream_options", code="invalid_type"
+            )
+        include_usage = bool(not anthropic and options and options.get("include_usage") is True)
         return ChatCall(
             body=body,
             dialect=dialect,
