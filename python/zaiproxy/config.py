@@ -931,6 +931,11 @@ class Settings:
             ),
             ("Upstream model list", yes(self.upstream_models)),
             ("Max body", f"{self.max_body_bytes} bytes"),
+            (
+                "Upstream timeouts",
+                f"connect {self.connect_timeout:g} s, first byte {self.first_byte_timeout:g} s,"
+                f" idle {self.idle_timeout:g} s",
+            ),
             ("CORS origins", ", ".join(self.cors_origins)),
         ]
         # The other modules' variables, as set (secrets masked).
