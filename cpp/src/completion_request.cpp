@@ -24,9 +24,22 @@ std::string dump(const Json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Json background_tasks(bool enabled) {
-  return {{"title_generation", enabled}, {"tags_generation", enabled}};
+std::string background_tasks(bool enabled) {
+  return enabled ? R"({"title_generation":true,"tags_generation":true})"
+                 : R"({"title_generation":false,"tags_generation":false})";
 }
+
+std::string string_array(const std::vector<std::string>& items) {
+  std::string text = "[";
+  for (const std::string& item : items) {
+    if (text.size() > 1) text += ',';
+    json::append_string(text, item);
+  }
+  return text += ']';
+}
+
+// The small members of a body are mostly empty: no need to run the serializer for "{}".
+std::string dump_object(const Json& value) { return value.empty() ? "{}" : dump(value); }
 
 std::string completion_url(const ProfileData& profile, const QueryValues& values) {
   std::vector<std::pair<std::string, std::string>> fields;
@@ -94,28 +107,34 @@ Json ChatPlan::file_entries(const std::vector<UploadedFile>& files, const Reques
   return entries;
 }
 
-Json ChatPlan::variables(const Identity& identity, const RequestContext& context) const {
+std::string ChatPlan::variables(const Identity& identity, const RequestContext& context) const {
   const VariablesProfile& profile = profile_->variables;
-  return {{"{{USER_NAME}}", identity.name.empty() ? profile.user_name : identity.name},
-          {"{{USER_LOCATION}}", profile.user_location},
-          {"{{CURRENT_DATETIME}}", context.local_time.datetime},
-          {"{{CURRENT_DATE}}", context.local_time.date},
-          {"{{CURRENT_TIME}}", context.local_time.time},
-          {"{{CURRENT_WEEKDAY}}", context.local_time.weekday},
-          {"{{CURRENT_TIMEZONE}}", profile.timezone},
-          {"{{USER_LANGUAGE}}", profile.language}};
+  std::string text;
+  json::ObjectWriter writer(text);
+  writer.string("{{USER_NAME}}", identity.name.empty() ? profile.user_name : identity.name)
+      .string("{{USER_LOCATION}}", profile.user_location)
+      .string("{{CURRENT_DATETIME}}", context.local_time.datetime)
+      .string("{{CURRENT_DATE}}", context.local_time.date)
+      .string("{{CURRENT_TIME}}", context.local_time.time)
+      .string("{{CURRENT_WEEKDAY}}", context.local_time.weekday)
+      .string("{{CURRENT_TIMEZONE}}", profile.timezone)
+      .string("{{USER_LANGUAGE}}", profile.language)
+      .close();
+  return text;
 }
 
-Json ChatPlan::features(bool persisted) const {
-  Json features = {{"image_generation", false},
-                   {"web_search", web_search_},
-                   {"auto_web_search", web_search_},
-                   {"preview_mode", model_.preview_mode},
-                   {"flags", Json::array()}};
+std::string ChatPlan::features(bool persisted) const {
+  std::string text;
+  json::ObjectWriter writer(text);
+  writer.boolean("image_generation", false)
+      .boolean("web_search", web_search_)
+      .boolean("auto_web_search", web_search_)
+      .boolean("preview_mode", model_.preview_mode)
+      .raw("flags", "[]");
   // A persisted chat got its feature list from chats/new (§2.4).
-  if (!persisted) features["features"] = model_.completion_features;
-  features["enable_thinking"] = enable_thinking_;
-  return features;
+  if (!persisted) writer.raw("features", dump(model_.completion_features));
+  writer.boolean("enable_thinking", enable_thinking_).close();
+  return text;
 }
 
 void ChatPlan::write_head(json::ObjectWriter& writer,
@@ -132,13 +151,13 @@ std::string ChatPlan::fresh_chat_body(const Identity& identity, const RequestCon
   std::string body;
   json::ObjectWriter writer(body);
   write_head(writer, files);
-  writer.raw("files", dump(file_entries(files, context, false)))
-      .raw("params", dump(params_))
+  writer.raw("files", files.empty() ? "[]" : dump(file_entries(files, context, false)))
+      .raw("params", dump_object(params_))
       .raw("extra", "{}")
-      .raw("features", dump(features(false)))
-      .raw("background_tasks", dump(background_tasks(false)))
-      .raw("mcp_servers", dump(model_.mcp_servers))
-      .raw("variables", dump(variables(identity, context)));
+      .raw("features", features(false))
+      .raw("background_tasks", background_tasks(false))
+      .raw("mcp_servers", string_array(model_.mcp_servers))
+      .raw("variables", variables(identity, context));
   json::ObjectWriter model_item(writer.key("model_item"));
   model_item.string("id", model_.upstream_id)
       .string("name", model_.name)
@@ -161,14 +180,14 @@ std::string ChatPlan::persisted_chat_body(const Identity& identity, const Reques
   json::ObjectWriter writer(body);
   write_head(writer, files);
   if (!files.empty()) writer.raw("files", dump(file_entries(files, context, true)));
-  writer.raw("params", dump(params_)).raw("extra", "{}").raw("features", dump(features(true)));
-  if (!model_.mcp_servers.empty()) writer.raw("mcp_servers", dump(model_.mcp_servers));
-  writer.raw("variables", dump(variables(identity, context)))
+  writer.raw("params", dump_object(params_)).raw("extra", "{}").raw("features", features(true));
+  if (!model_.mcp_servers.empty()) writer.raw("mcp_servers", string_array(model_.mcp_servers));
+  writer.raw("variables", variables(identity, context))
       .string("chat_id", chat_id)
       .string("id", context.assistant_message_id)
       .string("current_user_message_id", context.user_message_id)
       .null("current_user_message_parent_id")
-      .raw("background_tasks", dump(background_tasks(true)))
+      .raw("background_tasks", background_tasks(true))
       .close();
   return body;
 }

@@ -75,8 +75,8 @@ class ChatPlan {
   nlohmann::ordered_json upstream_messages(const std::vector<UploadedFile>& files) const;
   nlohmann::ordered_json file_entries(const std::vector<UploadedFile>& files,
                                       const RequestContext& context, bool persisted) const;
-  nlohmann::ordered_json variables(const Identity& identity, const RequestContext& context) const;
-  nlohmann::ordered_json features(bool persisted) const;
+  std::string variables(const Identity& identity, const RequestContext& context) const;
+  std::string features(bool persisted) const;
   void check_files(const Identity& identity, const std::vector<UploadedFile>& files) const;
 
   Profile profile_;
