@@ -237,14 +237,17 @@ class UpstreamStream:
         pipeline: core.PipelineOptions | None,
     ) -> None:
         self._engine = engine
-        self._request = request
+        self._request: core.HttpRequest | None = request
         self._pipeline = pipeline
         self._handle: core.Stream | None = None
         self._pending = b""
         self._done = False
 
     async def __aenter__(self) -> UpstreamStream:
+        assert self._request is not None, "a stream is opened once"
         self._handle = self._engine._open(self._request, self._pipeline)
+        # The engine holds its own copy: a long conversation is not kept twice while it streams.
+        self._request = self._pipeline = None
         try:
             self._pending = await self._next_batch()
             if self._done and self._handle.failure is not None:
