@@ -39,6 +39,8 @@ TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 
 DEFAULT_ENV_FILE = ".env"
+# How `zaiproxy serve --env-file` reaches the server's worker processes, which build their own app.
+ENV_FILE_VARIABLE = "ZAIPROXY_ENV_FILE"
 DEFAULT_ORIGIN = "https://chat.z.ai"
 
 # Consumers that are not a Settings field: the variable is read from ``Settings.environment``.

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING
 
-from zaiproxy.config import ENV_VARIABLES, Settings
+from zaiproxy.config import ENV_FILE_VARIABLE, ENV_VARIABLES, Settings
 
 if TYPE_CHECKING:
     from zaiproxy.testing import MockUpstream, RecordedRequest, Reply
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 # The factory, called in each worker: it builds the app from that worker's environment (the same
 # thing ``zaiproxy.server:app`` does lazily), and it cannot be shadowed by a submodule's name.
 APP_TARGET = "zaiproxy.server:create_app"
-ENV_FILE_VARIABLE = "ZAIPROXY_ENV_FILE"
 ORIGIN_VARIABLE = "ZAIPROXY_ORIGIN"
 WORKER_STOP_TIMEOUT = 10  # seconds a Granian worker gets to stop before it is killed
 

@@ -17,15 +17,13 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zaiproxy import core
-from zaiproxy.config import Settings
+from zaiproxy.config import ENV_FILE_VARIABLE, Settings
 from zaiproxy.server.errors import ApiError
 from zaiproxy.server.fast_path import ChatFastPath, chat_endpoint
 from zaiproxy.server.routes import router
 from zaiproxy.server.service import ProxyService
 
 log = logging.getLogger("zaiproxy.server")
-
-ENV_FILE_VARIABLE = "ZAIPROXY_ENV_FILE"  # how `zaiproxy serve --env-file` reaches the workers
 
 
 def _dialect_of(path: str) -> str:
