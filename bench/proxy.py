@@ -499,10 +499,19 @@ def common_spec(args: argparse.Namespace) -> dict[str, Any]:
     return {"receive_buffer": args.receive_buffer, "timeout": 60.0, "deadline": args.deadline}
 
 
+def busiest(threads: dict[str, float]) -> list[tuple[str, float]]:
+    """The proxy's three busiest threads, by name, with their CPU seconds."""
+    return sorted(threads.items(), key=lambda item: -item[1])[:3]
+
+
+def thread_seconds(threads: dict[str, float]) -> str:
+    """CPU seconds of the proxy's busiest threads."""
+    return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in busiest(threads) if seconds)
+
+
 def per_thread(threads: dict[str, float], count: int) -> str:
-    """CPU per request (or chunk) of the proxy's busiest threads, by thread name."""
-    busiest = sorted(threads.items(), key=lambda item: -item[1])[:3]
-    return ", ".join(f"{name} {seconds / count * 1e6:,.0f} us" for name, seconds in busiest)
+    """CPU per request of the proxy's busiest threads."""
+    return ", ".join(f"{name} {s / count * 1e6:,.0f} us" for name, s in busiest(threads))
 
 
 def phase_ttfb(args: argparse.Namespace, report: Report) -> None:
@@ -596,8 +605,7 @@ def phase_throughput(args: argparse.Namespace, report: Report) -> None:
         print(line)
     figures = results["proxy"]
     chunks = max(1, figures["events"])
-    threads = sorted(figures["threads"].items(), key=lambda item: -item[1])
-    named = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in threads[:4] if seconds > 0)
+    named = thread_seconds(figures["threads"])
     print(
         f"proxy CPU per chunk: {figures['proxy_cpu'] / chunks * 1e6:.1f} us"
         f" = {chunks / max(figures['proxy_cpu'], 1e-9):,.0f} chunks per proxy-CPU-second"
@@ -686,9 +694,14 @@ def phase_drip(args: argparse.Namespace, report: Report) -> None:
         results = {}
         for target, url in (("direct", mock.url), ("proxy", proxy.url)):
             proxy_cpu, mock_cpu = proxy.cpu_seconds(), mock.cpu_seconds()
+            threads = proxy.thread_cpu()
             figures = Client.run({**spec, "target": target, "url": url}, args.deadline + 60)
             figures["proxy_cpu"] = proxy.cpu_seconds() - proxy_cpu
             figures["mock_cpu"] = mock.cpu_seconds() - mock_cpu
+            figures["threads"] = {
+                name: seconds - threads.get(name, 0.0)
+                for name, seconds in proxy.thread_cpu().items()
+            }
             results[target] = figures
             report.failed += figures["failed"]
     for target, figures in results.items():
@@ -702,7 +715,9 @@ def phase_drip(args: argparse.Namespace, report: Report) -> None:
             f" while all were open p99 {signed_ms(held['p99'])} ({held['count']:,} gaps);"
             f" first chunk p50 {ms(figures['first']['p50'])};"
             f" CPU: client {figures['client_cpu']:.2f} s, mock {figures['mock_cpu']:.2f} s,"
-            f" proxy {figures['proxy_cpu']:.2f} s; {failures(figures)}"
+            f" proxy {figures['proxy_cpu']:.2f} s"
+            + (f" ({thread_seconds(figures['threads'])})" if target == "proxy" else "")
+            + f"; {failures(figures)}"
         )
     # The goal is about streams held: gaps while all of them are open. While they are being
     # opened, the worker also pays for up to --drip-streams / --drip-ramp new requests a second
