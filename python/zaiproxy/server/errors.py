@@ -103,7 +103,7 @@ def _status_for(error: upstream.UpstreamError) -> int:
         return 403
     if isinstance(error, upstream.StreamCancelled):
         return 503
-    if error.code == "no_identity":
+    if isinstance(error, upstream.NoIdentity):
         # The identity provider's own verdict: 403 (the model needs an account) or 503.
         return error.status
     if isinstance(error, upstream.UpstreamServerError) and error.status == 503:
@@ -115,7 +115,7 @@ def _status_for(error: upstream.UpstreamError) -> int:
 def from_upstream(error: upstream.UpstreamError) -> ApiError:
     """The client-facing error for an upstream failure, with the upstream's own detail."""
     detail = error.message
-    if error.kind == "http" and error.status and error.code != "no_identity":
+    if error.kind == "http" and error.status and not isinstance(error, upstream.NoIdentity):
         detail = f"upstream answered HTTP {error.status}: {detail}"
     status = _status_for(error)
     return ApiError(

@@ -180,12 +180,14 @@ class ProxyService:
                 response.raise_for_status()
             finally:
                 client.identities.release(session)
+            listing = json.loads(response.body)
+            items = listing.get("data") if isinstance(listing, dict) else None
             ids = tuple(
                 str(item["id"])
-                for item in json.loads(response.body).get("data", [])
+                for item in (items if isinstance(items, list) else ())
                 if isinstance(item, dict) and item.get("id")
             )
-        except (UpstreamError, ValueError, AttributeError) as error:
+        except (UpstreamError, ValueError) as error:
             log.warning("could not list the upstream's models: %s", error)
         self._upstream_models = (time.monotonic(), ids)
         return ids

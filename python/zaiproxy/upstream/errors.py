@@ -115,6 +115,11 @@ class UpstreamConnectionLost(UpstreamError):
         return True
 
 
+class NoIdentity(UpstreamError):
+    """No configured token or guest session may serve the request; ``status`` says which case:
+    403, the model needs a logged-in account; 503, none is available at all."""
+
+
 class StreamCancelled(UpstreamError):
     """The request was cancelled (client gone, or the engine stopped)."""
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from zaiproxy import core
 from zaiproxy.upstream.engine import UpstreamEngine
-from zaiproxy.upstream.errors import TokenRejected, UpstreamError
+from zaiproxy.upstream.errors import NoIdentity, TokenRejected, UpstreamError
 
 log = logging.getLogger("zaiproxy.upstream")
 
@@ -107,7 +107,7 @@ class IdentityProvider:
             session.active_requests += 1
             return session
         if not (self._guests_enabled and allow_guest):
-            raise UpstreamError(
+            raise NoIdentity(
                 "no upstream identity can serve this request: it needs a logged-in account "
                 "(configure user tokens)"
                 if not allow_guest
