@@ -41,6 +41,7 @@ from common import (
     CLOCK_TICKS,
     MODEL,
     EventCounter,
+    Mock,
     child_pids,
     completions,
     cpu_seconds,
@@ -514,6 +515,22 @@ def per_thread(threads: dict[str, float], count: int) -> str:
     return ", ".join(f"{name} {s / count * 1e6:,.0f} us" for name, s in busiest(threads))
 
 
+def measured_run(spec: dict[str, Any], deadline: float, proxy: Proxy, mock: Mock) -> dict[str, Any]:
+    """One client run, with the CPU the proxy (by thread, user and system) and the mock spent."""
+    proxy_cpu, mock_cpu = proxy.cpu_seconds(), mock.cpu_seconds()
+    threads, split = proxy.thread_cpu(), proxy.cpu_split()
+    figures = Client.run(spec, deadline)
+    figures["proxy_cpu"] = proxy.cpu_seconds() - proxy_cpu
+    figures["mock_cpu"] = mock.cpu_seconds() - mock_cpu
+    figures["proxy_user"], figures["proxy_system"] = (
+        after - before for after, before in zip(proxy.cpu_split(), split)
+    )
+    figures["threads"] = {
+        name: seconds - threads.get(name, 0.0) for name, seconds in proxy.thread_cpu().items()
+    }
+    return figures
+
+
 def phase_ttfb(args: argparse.Namespace, report: Report) -> None:
     """(a) Added time to first byte: paired direct and proxy requests at low concurrency."""
     events = 20
@@ -530,11 +547,8 @@ def phase_ttfb(args: argparse.Namespace, report: Report) -> None:
             "concurrency": args.ttfb_concurrency,
             "expect": events,
         }
-        proxy_cpu = proxy.cpu_seconds()
-        threads = proxy.thread_cpu()
-        figures = Client.run(spec, args.deadline + 60)
-        proxy_cpu = proxy.cpu_seconds() - proxy_cpu
-        threads = {name: s - threads.get(name, 0.0) for name, s in proxy.thread_cpu().items()}
+        figures = measured_run(spec, args.deadline + 60, proxy, mock)
+        proxy_cpu, threads = figures["proxy_cpu"], figures["threads"]
     pairs = figures["pairs"]
     requests = spec["count"] + spec["warm"]
     report.failed += figures["failed"]
@@ -572,18 +586,8 @@ def phase_throughput(args: argparse.Namespace, report: Report) -> None:
         }
         results = {}
         for target, url in (("direct", mock.url), ("proxy", proxy.url)):
-            mock_cpu, proxy_cpu = mock.cpu_seconds(), proxy.cpu_seconds()
-            threads = proxy.thread_cpu()
-            split = proxy.cpu_split()
-            figures = Client.run({**spec, "target": target, "url": url}, args.deadline + 60)
-            figures["mock_cpu"] = mock.cpu_seconds() - mock_cpu
-            figures["proxy_cpu"] = proxy.cpu_seconds() - proxy_cpu
-            after = proxy.cpu_split()
-            figures["proxy_user"], figures["proxy_system"] = (a - b for a, b in zip(after, split))
-            figures["threads"] = {
-                name: seconds - threads.get(name, 0.0)
-                for name, seconds in proxy.thread_cpu().items()
-            }
+            target_spec = {**spec, "target": target, "url": url}
+            figures = measured_run(target_spec, args.deadline + 60, proxy, mock)
             results[target] = figures
             report.failed += figures["failed"]
     for target, figures in results.items():
@@ -693,15 +697,8 @@ def phase_drip(args: argparse.Namespace, report: Report) -> None:
         }
         results = {}
         for target, url in (("direct", mock.url), ("proxy", proxy.url)):
-            proxy_cpu, mock_cpu = proxy.cpu_seconds(), mock.cpu_seconds()
-            threads = proxy.thread_cpu()
-            figures = Client.run({**spec, "target": target, "url": url}, args.deadline + 60)
-            figures["proxy_cpu"] = proxy.cpu_seconds() - proxy_cpu
-            figures["mock_cpu"] = mock.cpu_seconds() - mock_cpu
-            figures["threads"] = {
-                name: seconds - threads.get(name, 0.0)
-                for name, seconds in proxy.thread_cpu().items()
-            }
+            target_spec = {**spec, "target": target, "url": url}
+            figures = measured_run(target_spec, args.deadline + 60, proxy, mock)
             results[target] = figures
             report.failed += figures["failed"]
     for target, figures in results.items():
