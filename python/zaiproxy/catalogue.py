@@ -3,6 +3,7 @@ listing the server and the notebook client share."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -29,4 +30,21 @@ def model_listing(
             names.append(upstream_id)
     return [
         {"id": name, "object": "model", "created": created, "owned_by": OWNED_BY} for name in names
+    ]
+
+
+def upstream_model_ids(body: bytes) -> list[str] | None:
+    """The model ids in the upstream's ``{"data": [...]}`` models answer (an entry without an id
+    by its name), or None when the answer is not one."""
+    try:
+        document: Any = json.loads(body)
+    except ValueError:
+        return None
+    entries = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        return None
+    return [
+        str(entry.get("id") or entry.get("name"))
+        for entry in entries
+        if isinstance(entry, dict) and (entry.get("id") or entry.get("name"))
     ]

@@ -10,12 +10,11 @@ masked.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from zaiproxy import core
+from zaiproxy.catalogue import upstream_model_ids
 from zaiproxy.config import Settings, mask_secret
 from zaiproxy.profile import load_profile
 from zaiproxy.upstream import EngineSettings, IdentityProvider, UpstreamEngine, UpstreamError
@@ -77,7 +76,7 @@ async def probe_guest(context: ProbeContext) -> ProbeResult:
     """Anonymous mode needs the auths endpoint to mint guest sessions."""
     name = "guest session"
     try:
-        identity = await _fetch_identity(context, None)
+        identity = await _identities(context).fetch_identity(None)
     except UpstreamError as error:
         return ProbeResult(name, False, describe(error))
     if not identity.guest:
@@ -90,11 +89,8 @@ async def probe_guest(context: ProbeContext) -> ProbeResult:
 async def probe_user_token(context: ProbeContext, token: str) -> ProbeResult:
     """A configured token must still belong to its account; its role says what it may do."""
     name = f"user token {mask_secret(token)}"
-    identities = IdentityProvider(
-        context.engine, context.profile, guests=False, fe_version=lambda: context.fe_version
-    )
     try:
-        identity = await identities.detect_role(token)
+        identity = await _identities(context).detect_role(token)
     except UpstreamError as error:
         return ProbeResult(name, False, describe(error))
     except ValueError as error:  # not a JWT at all
@@ -119,30 +115,18 @@ async def probe_models(context: ProbeContext) -> ProbeResult:
         response.raise_for_status()
     except UpstreamError as error:
         return ProbeResult(name, False, describe(error))
-    names = _model_names(response.body)
+    names = upstream_model_ids(response.body)
     if names is None:
         return ProbeResult(name, False, f"unexpected answer: {response.body[:200]!r}")
     shown = ", ".join(names[:6]) + (", …" if len(names) > 6 else "")
     return ProbeResult(name, True, f"{len(names)} models: {shown}")
 
 
-def _model_names(body: bytes) -> list[str] | None:
-    """The ids in a ``{"data": [...]}`` models answer, or None if it is not one."""
-    try:
-        document: Any = json.loads(body)
-    except ValueError:
-        return None
-    entries = document.get("data") if isinstance(document, dict) else None
-    if not isinstance(entries, list):
-        return None
-    return [str(e.get("id") or e.get("name")) for e in entries if isinstance(e, dict)]
-
-
-async def _fetch_identity(context: ProbeContext, token: str | None) -> core.Identity:
-    request = core.auth_request(context.profile, token, context.fe_version)
-    response = await context.engine.fetch(request)
-    response.raise_for_status()
-    return core.parse_auth_response(response.body)
+def _identities(context: ProbeContext) -> IdentityProvider:
+    """The client's own auths requests, for the probes (no pool: nothing is kept)."""
+    return IdentityProvider(
+        context.engine, context.profile, guests=False, fe_version=lambda: context.fe_version
+    )
 
 
 def probe_engine(settings: Settings) -> UpstreamEngine:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import os
 import time
@@ -14,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from zaiproxy import core
+from zaiproxy import catalogue, core
 from zaiproxy.config import THINK_MODES, Settings
 from zaiproxy.profile import load_profile
 from zaiproxy.server.auth import Authenticator
@@ -180,14 +179,8 @@ class ProxyService:
                 response.raise_for_status()
             finally:
                 client.identities.release(session)
-            listing = json.loads(response.body)
-            items = listing.get("data") if isinstance(listing, dict) else None
-            ids = tuple(
-                str(item["id"])
-                for item in (items if isinstance(items, list) else ())
-                if isinstance(item, dict) and item.get("id")
-            )
-        except (UpstreamError, ValueError) as error:
+            ids = tuple(catalogue.upstream_model_ids(response.body) or ())
+        except UpstreamError as error:
             log.warning("could not list the upstream's models: %s", error)
         self._upstream_models = (time.monotonic(), ids)
         return ids

@@ -160,7 +160,7 @@ class IdentityProvider:
 
     async def detect_role(self, token: str) -> core.Identity:
         """Asks the auths endpoint who `token` belongs to (`role`: user or guest)."""
-        identity = await self._fetch_identity(token)
+        identity = await self.fetch_identity(token)
         if identity.user_id != core.jwt_user_id(token):
             # A revoked token does not get 401 here: the endpoint mints a new guest instead.
             raise TokenRejected(
@@ -206,7 +206,7 @@ class IdentityProvider:
         known = {s.identity.user_id for s in self._guests}
         for _ in range(attempts):
             try:
-                identity = await self._fetch_identity(None)
+                identity = await self.fetch_identity(None)
             except UpstreamError as error:
                 log.warning("guest session not minted: %s", error)
                 if error.status == 405:
@@ -221,7 +221,7 @@ class IdentityProvider:
             return session
         return None
 
-    async def _fetch_identity(self, token: str | None) -> core.Identity:
+    async def fetch_identity(self, token: str | None) -> core.Identity:
         """The auths endpoint's answer: a new guest without a token, else the token's account."""
         request = core.auth_request(self._profile, token, self._fe_version())
         response = await self._engine.fetch(request)
