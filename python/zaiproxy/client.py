@@ -112,25 +112,16 @@ _END = _End()
 
 def _in_stream_error(error: ErrorDict | None, frame: Mapping[str, Any]) -> UpstreamError:
     """The typed error for an error frame that ended a stream after output had flowed."""
-    if error is not None:
-        failure = {
-            "kind": "in_stream",
-            "http_status": int(error["http_status"]) or 502,
-            "code": str(error["code"]),
-            "message": error["message"],
-            "body": b"",
-        }
-    else:  # the core always reports its error frames; read the frame itself just in case
+    if error is None:  # the core always reports its error frames; read the frame itself then
         detail = frame.get("error")
         detail = detail if isinstance(detail, Mapping) else {}
-        failure = {
-            "kind": "in_stream",
+        error = {
+            "origin": "upstream",
             "http_status": 502,
             "code": str(detail.get("code", "")),
             "message": str(detail.get("message", "the upstream stream failed")),
-            "body": b"",
         }
-    return UpstreamError.from_failure(failure)  # type: ignore[arg-type]
+    return UpstreamError.from_stream_error(error)
 
 
 class AsyncChunkStream:

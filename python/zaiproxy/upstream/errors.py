@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from zaiproxy._core import FailureDict
+    from zaiproxy._core import ErrorDict, FailureDict
 
 # Phrases chat.z.ai uses when an account has too many requests in flight (upstream-protocol §4.8).
 _CONCURRENCY_MARKERS = ("concurrency", "too many requests", "并发")
@@ -41,6 +41,18 @@ class UpstreamError(Exception):
     def retryable(self) -> bool:
         """Worth another attempt with another identity (only before the first byte went out)."""
         return False
+
+    @classmethod
+    def from_stream_error(cls, error: ErrorDict) -> UpstreamError:
+        """The typed error for the error frame that ended a stream after output had flowed."""
+        failure: FailureDict = {
+            "kind": "in_stream",
+            "http_status": int(error["http_status"]) or 502,
+            "code": str(error["code"]),
+            "message": error["message"],
+            "body": b"",
+        }
+        return cls.from_failure(failure)
 
     @classmethod
     def from_failure(cls, failure: FailureDict) -> UpstreamError:
