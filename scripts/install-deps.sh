@@ -14,6 +14,8 @@ APT_PACKAGES=(
   clang-format                                         # C++ formatting check
   openssl                                              # throwaway TLS certificates in tests
   curl                                                 # the README's curl examples, in tests
+  redis-server                                         # the shared-pool tests (REDIS_URL)
+  chromium fonts-dejavu-core                           # the dashboard's browser test
 )
 
 missing=()

@@ -174,6 +174,10 @@ def base_env(upstream: Upstream) -> dict[str, str]:
         "RETRY_DELAY": "0.01",
         "GUEST_POOL_SIZE": "1",
         "LOG_LEVEL": "warning",
+        # The shared instances' tests inject failures on purpose: the pool must not cool their
+        # one user token down (tests/test_token_pool.py tests that behaviour).
+        "TOKEN_FAILURE_THRESHOLD": "1000000",
+        "TOKEN_HEALTH_CHECK_INTERVAL": "0",
     }
 
 

@@ -52,8 +52,12 @@ def ask(base_url: str, api_key: str = "unused") -> str:
     return reply.choices[0].message.content or ""
 
 
-def test_create_app_with_explicit_settings(mock_upstream: MockUpstream) -> None:
-    settings = Settings(environment={"ZAIPROXY_ORIGIN": mock_upstream.url}, api_keys=("k-1",))
+def test_create_app_with_explicit_settings(mock_upstream: MockUpstream, tmp_path: Path) -> None:
+    settings = Settings(
+        environment={"ZAIPROXY_ORIGIN": mock_upstream.url},
+        api_keys=("k-1",),
+        db_path=str(tmp_path / "store.db"),
+    )
     mock_upstream.enqueue(Reply.answer(["Hello", " from", " the mock"]))
     with serving(create_app(settings)) as url:
         assert ask(url, api_key="k-1") == "Hello from the mock"
@@ -84,14 +88,18 @@ def test_router_mounted_into_an_existing_app(
     assert service_module._default is None
 
 
-def test_upstream_models_merged_into_the_listing_on_request() -> None:
+def test_upstream_models_merged_into_the_listing_on_request(tmp_path: Path) -> None:
     """ZAIPROXY_UPSTREAM_MODELS: a model only the upstream lists shows up by its upstream id;
     without the setting, the listing is the catalogue's alone and the upstream is not asked."""
     upstream_only = Model("glm-6-preview", "GLM-6 Preview", think=True)
     with MockUpstream(models=(*DEFAULT_MODELS, upstream_only)) as mock:
         environment = {"ZAIPROXY_ORIGIN": mock.url}
         for merged in (False, True):
-            settings = Settings(environment=environment, upstream_models=merged)
+            settings = Settings(
+                environment=environment,
+                upstream_models=merged,
+                db_path=str(tmp_path / f"store-{merged}.db"),
+            )
             with serving(create_app(settings)) as url:
                 client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
                 ids = [model.id for model in client.models.list().data]

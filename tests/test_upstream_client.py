@@ -157,7 +157,7 @@ def test_user_tokens_come_first_and_their_role_is_detected(mock: MockUpstream) -
 
     async def main() -> None:
         await client.identities.verify_user_tokens()
-        assert [s.identity.guest for s in client.identities.user_sessions] == [False]
+        assert [s.identity.guest for s in client.identities.users.sessions] == [False]
         identity = await client.identities.detect_role(user.token)
         assert not identity.guest
         output = await client.complete(client.plan(chat(model="GLM-5")))

@@ -395,126 +395,122 @@ ENV_VARIABLES: tuple[EnvVar, ...] = (
         CONSUMER_ENGINE,
     ),
     EnvVar("NO_PROXY", (), "", "Hosts that bypass the proxy.", CONSUMER_ENGINE),
-    # The token pool and dashboard (a later milestone reads them from Settings.environment)
+    # The token pool, statistics and dashboard
     EnvVar(
         "AUTH_TOKENS_FILE",
         (),
         "tokens.txt",
-        "Upstream token file.",
-        CONSUMER_TOKEN_POOL,
+        "Upstream token file: newline- and/or comma-separated, `#` comments; re-read when it "
+        "changes (no restart). Its tokens join the pool, and leave it when removed from the file.",
+        "tokens_file",
     ),
     EnvVar(
         "TOKEN_FAILURE_THRESHOLD",
         ("TOKEN_POOL_FAILURE_THRESHOLD",),
         "3",
-        "Failures before a user token is disabled.",
-        CONSUMER_TOKEN_POOL,
+        "Consecutive failures (401, 429, concurrency limit, captcha) before a pooled token cools "
+        "down.",
+        "token_failure_threshold",
     ),
     EnvVar(
         "TOKEN_RECOVERY_TIMEOUT",
         ("TOKEN_POOL_RESET_FAILURES",),
         "1800",
-        "Seconds before a disabled token is tried again.",
-        CONSUMER_TOKEN_POOL,
+        "Cooldown in seconds; then the token serves one probe request, and is back on success.",
+        "token_recovery_timeout",
     ),
     EnvVar(
         "TOKEN_HEALTH_CHECK_INTERVAL",
         (),
         "300",
-        "Seconds between token health checks.",
-        CONSUMER_TOKEN_POOL,
+        "Seconds between health checks of every pooled token through the auths endpoint (guest "
+        "tokens set aside, refused ones marked invalid); 0 turns the periodic check off.",
+        "token_health_check_interval",
     ),
     EnvVar(
         "TOKEN_HASH_SECRET",
         (),
-        "(random)",
-        "Salt for hashed token ids.",
-        CONSUMER_TOKEN_POOL,
+        "(random, kept in the store)",
+        "Key of the token ids, `HMAC-SHA256(secret, token)`; shown as `token:<first 8 hex>`. "
+        "Unset, the salt of an imported `token_pool.json` is adopted, so its ids stay the same.",
+        "token_hash_secret",
         secret=True,
     ),
     EnvVar(
         "ZAI2API_STATE_DIR",
         (),
         "data",
-        "Directory for persisted pool state.",
-        CONSUMER_TOKEN_POOL,
+        "Where an older Z.ai2api kept `token_pool.json`: its tokens are imported once.",
+        "state_dir",
     ),
     EnvVar(
         "SECRET_KEY",
         ("SESSION_SECRET_KEY",),
-        "(random)",
+        "(random, kept in the store)",
         "Dashboard session-cookie signing key.",
-        CONSUMER_TOKEN_POOL,
+        "session_secret",
         secret=True,
     ),
-    EnvVar("ADMIN_PASSWORD", (), "", "Dashboard password.", CONSUMER_TOKEN_POOL, secret=True),
-    EnvVar("DB_PATH", (), "tokens.db", "Token database file.", CONSUMER_TOKEN_POOL),
+    EnvVar(
+        "ADMIN_PASSWORD",
+        (),
+        "",
+        "Dashboard and admin-endpoint password (the API keys work too). With neither set, the "
+        "admin routes stay closed.",
+        "admin_password",
+        secret=True,
+    ),
+    EnvVar(
+        "DB_PATH",
+        (),
+        "tokens.db",
+        "SQLite store of the pool and the statistics (WAL). An older z.ai2api_python "
+        "`tokens.db` here has its tokens imported once and its own tables left alone.",
+        "db_path",
+    ),
     EnvVar(
         "REDIS_URL",
         (),
         "",
-        "Shared pool state for several workers.",
-        CONSUMER_TOKEN_POOL,
+        "Keep the pool and the statistics in Redis instead, shared by every worker and instance "
+        "(`redis://[:password@]host:6379/0`).",
+        "redis_url",
         secret=True,
-    ),
-    EnvVar("DASHBOARD_ENABLED", (), "true", "Serve the dashboard.", CONSUMER_TOKEN_POOL),
-    EnvVar(
-        "TOKEN_AUTO_IMPORT_ENABLED",
-        (),
-        "false",
-        "Import token files from a directory periodically.",
-        CONSUMER_TOKEN_POOL,
-    ),
-    EnvVar(
-        "TOKEN_AUTO_IMPORT_SOURCE_DIR",
-        (),
-        "",
-        "Directory for the token auto-import.",
-        CONSUMER_TOKEN_POOL,
-    ),
-    EnvVar(
-        "TOKEN_AUTO_IMPORT_INTERVAL",
-        (),
-        "300",
-        "Seconds between auto-imports.",
-        CONSUMER_TOKEN_POOL,
-    ),
-    EnvVar(
-        "TOKEN_AUTO_MAINTENANCE_ENABLED",
-        (),
-        "false",
-        "Periodic pool maintenance.",
-        CONSUMER_TOKEN_POOL,
-    ),
-    EnvVar(
-        "TOKEN_AUTO_MAINTENANCE_INTERVAL",
-        (),
-        "1800",
-        "Seconds between maintenance runs.",
-        CONSUMER_TOKEN_POOL,
-    ),
-    EnvVar(
-        "TOKEN_AUTO_REMOVE_DUPLICATES",
-        (),
-        "false",
-        "Maintenance drops duplicate tokens.",
-        CONSUMER_TOKEN_POOL,
-    ),
-    EnvVar(
-        "TOKEN_AUTO_HEALTH_CHECK",
-        (),
-        "false",
-        "Maintenance checks token health.",
-        CONSUMER_TOKEN_POOL,
     ),
     EnvVar(
         "TOKEN_AUTO_DELETE_INVALID",
         (),
         "false",
-        "Maintenance deletes invalid tokens.",
-        CONSUMER_TOKEN_POOL,
+        "Delete a token the health check finds refused (instead of keeping it, marked invalid).",
+        "token_delete_invalid",
+    ),
+    EnvVar(
+        "DASHBOARD_ENABLED",
+        (),
+        "true",
+        "Serve `/dashboard` (its JSON endpoints and `/metrics` stay, behind authentication).",
+        "dashboard_enabled",
     ),
     # Accepted so old .env files keep working, but without effect
+    *(
+        EnvVar(
+            name,
+            (),
+            "",
+            "No effect: the pool always de-duplicates, re-reads the tokens file when it changes "
+            "and checks every token each `TOKEN_HEALTH_CHECK_INTERVAL`.",
+            CONSUMER_NONE,
+        )
+        for name in (
+            "TOKEN_AUTO_IMPORT_ENABLED",
+            "TOKEN_AUTO_IMPORT_SOURCE_DIR",
+            "TOKEN_AUTO_IMPORT_INTERVAL",
+            "TOKEN_AUTO_MAINTENANCE_ENABLED",
+            "TOKEN_AUTO_MAINTENANCE_INTERVAL",
+            "TOKEN_AUTO_REMOVE_DUPLICATES",
+            "TOKEN_AUTO_HEALTH_CHECK",
+        )
+    ),
     EnvVar(
         "SCAN_LIMIT",
         (),
@@ -708,7 +704,7 @@ def mask_secret(value: str) -> str:
     return f"{value[:4]}…{value[-4:]}"
 
 
-def _mask_url_credentials(url: str) -> str:
+def mask_url_credentials(url: str) -> str:
     """A proxy or Redis URL with its password hidden (the host stays visible for diagnosis)."""
     parts = urlsplit(url if "://" in url else "//" + url)
     if "@" not in parts.netloc:
@@ -795,6 +791,20 @@ class Settings:
     upstream_models: bool = False  # merge the upstream's /api/models into GET /v1/models
     max_body_bytes: int = 32 * 1024 * 1024
     cors_origins: tuple[str, ...] = ("*",)
+
+    # The token pool, statistics and dashboard
+    tokens_file: str = "tokens.txt"  # AUTH_TOKENS_FILE
+    token_failure_threshold: int = 3
+    token_recovery_timeout: float = 1800.0
+    token_health_check_interval: float = 300.0  # 0: no periodic check
+    token_hash_secret: Optional[str] = None  # None: random, kept in the store
+    state_dir: str = "data"  # ZAI2API_STATE_DIR: where an older token_pool.json may be
+    session_secret: Optional[str] = None  # SECRET_KEY; None: random, kept in the store
+    admin_password: Optional[str] = None
+    db_path: str = "tokens.db"
+    redis_url: Optional[str] = None
+    token_delete_invalid: bool = False  # TOKEN_AUTO_DELETE_INVALID
+    dashboard_enabled: bool = True
 
     # Upstream timeouts, seconds (the engine's; a slow answer is a 504, a stalled stream ends
     # with the API's error frame).
@@ -916,7 +926,7 @@ class Settings:
             ),
             ("Attempts / first retry delay", f"{self.max_retries} / {self.retry_delay:g} s"),
             ("Upstream origin", self.origin),
-            ("Outbound proxy", _mask_url_credentials(proxy) if proxy else "none"),
+            ("Outbound proxy", mask_url_credentials(proxy) if proxy else "none"),
             ("Default model", self.default_model or "none"),
             ("Unknown models", self.unknown_model),
             ("Default stream", yes(self.default_stream)),
@@ -951,7 +961,7 @@ class Settings:
                 if var.secret:
                     value = mask_secret(value)
                 elif "://" in value or "@" in value:
-                    value = _mask_url_credentials(value)
+                    value = mask_url_credentials(value)
                 rows.append((name, value))
         ignored = [
             name
@@ -1071,6 +1081,26 @@ def _resolve_fields(env: dict[str, str], notices: list[str]) -> dict[str, object
     values["connect_timeout"] = get(("ZAIPROXY_CONNECT_TIMEOUT",), positive, 10.0)
     values["first_byte_timeout"] = get(("ZAIPROXY_FIRST_BYTE_TIMEOUT",), positive, 90.0)
     values["idle_timeout"] = get(("ZAIPROXY_IDLE_TIMEOUT",), positive, 120.0)
+    values["tokens_file"] = raw("AUTH_TOKENS_FILE") or "tokens.txt"
+    values["token_failure_threshold"] = get(
+        ("TOKEN_FAILURE_THRESHOLD", "TOKEN_POOL_FAILURE_THRESHOLD"),
+        lambda n, r: _parse_int(n, r, 1),
+        3,
+    )
+    values["token_recovery_timeout"] = get(
+        ("TOKEN_RECOVERY_TIMEOUT", "TOKEN_POOL_RESET_FAILURES"), _parse_float, 1800.0
+    )
+    values["token_health_check_interval"] = get(
+        ("TOKEN_HEALTH_CHECK_INTERVAL",), _parse_float, 300.0
+    )
+    values["token_hash_secret"] = raw("TOKEN_HASH_SECRET") or None
+    values["state_dir"] = raw("ZAI2API_STATE_DIR") or "data"
+    values["session_secret"] = get(("SECRET_KEY", "SESSION_SECRET_KEY"), _text, None)
+    values["admin_password"] = raw("ADMIN_PASSWORD") or None
+    values["db_path"] = raw("DB_PATH") or "tokens.db"
+    values["redis_url"] = raw("REDIS_URL") or None
+    values["token_delete_invalid"] = get(("TOKEN_AUTO_DELETE_INVALID",), parse_bool, False)
+    values["dashboard_enabled"] = get(("DASHBOARD_ENABLED",), parse_bool, True)
     cors = _unique(split_list(env.get("CORS_ORIGINS", "")))
     values["cors_origins"] = cors or ("*",)
 

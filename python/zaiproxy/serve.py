@@ -21,7 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING
 
-from zaiproxy.config import ENV_FILE_VARIABLE, ENV_VARIABLES, Settings
+from zaiproxy.config import ENV_FILE_VARIABLE, ENV_VARIABLES, Settings, mask_url_credentials
 
 if TYPE_CHECKING:
     from zaiproxy.testing import MockUpstream, RecordedRequest, Reply
@@ -248,8 +248,17 @@ def banner(settings: Settings, mock: MockUpstream | None) -> str:
         auth = f"on ({len(settings.api_keys)} key(s); send Authorization: Bearer <key>)"
     else:
         auth = "off (any or no API key is accepted)"
-    users = len(settings.user_tokens)
     anonymous = "on (guest sessions)" if settings.anonymous_mode else "off"
+    store = (
+        f"Redis ({mask_url_credentials(settings.redis_url)})"
+        if settings.redis_url
+        else settings.db_path
+    )
+    admin = (
+        "closed (set ADMIN_PASSWORD or AUTH_TOKEN)"
+        if not (settings.admin_password or settings.api_keys)
+        else (f"{url}/dashboard" if settings.dashboard_enabled else "off") + f", {url}/metrics"
+    )
     upstream = (
         f"built-in mock of chat.z.ai at {mock.url} (canned answers, offline)"
         if mock is not None
@@ -260,7 +269,10 @@ def banner(settings: Settings, mock: MockUpstream | None) -> str:
         f"  server     {settings.server}, {settings.workers} worker(s), log level "
         f"{settings.log_level}",
         f"  auth       {auth}",
-        f"  anonymous  {anonymous}; {users} user token(s)",
+        f"  anonymous  {anonymous}",
+        f"  pool       {len(settings.user_tokens)} token(s) from the environment, tokens file "
+        f"{settings.tokens_file}; state in {store}",
+        f"  dashboard  {admin}",
         f"  upstream   {upstream}",
     ]
     if mock is not None:

@@ -18,6 +18,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zaiproxy import core
 from zaiproxy.config import ENV_FILE_VARIABLE, Settings
+from zaiproxy.server import admin_routes
+from zaiproxy.server.dashboard import dashboard_router
 from zaiproxy.server.errors import ApiError
 from zaiproxy.server.fast_path import ChatFastPath, chat_endpoint
 from zaiproxy.server.routes import router
@@ -113,6 +115,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.zaiproxy = service
     app.include_router(router)
+    app.include_router(admin_routes.router)
+    if settings.dashboard_enabled:
+        app.include_router(admin_routes.dashboard_api)
+        app.include_router(dashboard_router)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)
     return app

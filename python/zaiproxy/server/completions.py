@@ -18,6 +18,7 @@ from zaiproxy import core
 from zaiproxy.server.body import read_json_object
 from zaiproxy.server.disconnect import DisconnectWatch
 from zaiproxy.server.errors import ApiError, from_upstream
+from zaiproxy.server.request_trace import RequestTrace
 from zaiproxy.server.service import ProxyService, default_service
 from zaiproxy.server.streaming import EngineStreamResponse
 from zaiproxy.upstream import UpstreamError
@@ -44,38 +45,59 @@ def service_of(request: Request) -> ProxyService:
 
 
 async def answer_errors(
-    api: Api, request: Request, handle: Callable[[ProxyService, Request], Awaitable[Response]]
+    api: Api,
+    request: Request,
+    handle: Callable[[ProxyService, Request], Awaitable[Response]],
+    trace: RequestTrace | None = None,
 ) -> Response:
-    """Runs a route; any failure becomes an error response in the route's own API shape."""
+    """Runs a route; any failure becomes an error response in the route's own API shape (and
+    is noted in ``trace``)."""
     try:
         return await handle(service_of(request), request)
     except ApiError as error:
-        return error.response(api.dialect)
+        failure, upstream_status = error, 0
     except core.RequestError as error:
-        return ApiError(
+        failure = ApiError(
             error.status, str(error), param=error.param or None, code="invalid_request"
-        ).response(api.dialect)
+        )
+        upstream_status = 0
     except UpstreamError as error:
         log.warning("upstream failure: %s", error)
-        return from_upstream(error).response(api.dialect)
+        failure, upstream_status = from_upstream(error), error.status
     except ClientDisconnect:
         # Gone before its answer started: nobody reads this response, it is only for the log.
         log.info("client disconnected before its answer started; upstream request cancelled")
-        return Response(status_code=400)
+        if trace is not None:
+            trace.failed("client disconnected")
+        return Response(status_code=499)
     except Exception:
         log.exception("internal error on %s", request.url.path)
-        return ApiError(500, "internal error in zaiproxy; see the server log").response(api.dialect)
+        failure = ApiError(500, "internal error in zaiproxy; see the server log")
+        upstream_status = 0
+    if trace is not None:
+        trace.failed(failure.message, upstream_status)
+    return failure.response(api.dialect)
 
 
 async def chat_response(api: Api, request: Request) -> Response:
-    """The whole answer to a chat request of ``api``, errors included."""
-    return await answer_errors(api, request, lambda service, request: chat(api, service, request))
+    """The whole answer to a chat request of ``api``, errors included; the request log gets its
+    record when the answer is over."""
+    trace = RequestTrace(api.dialect, request)
+    response = await answer_errors(
+        api, request, lambda service, request: chat(api, service, request, trace), trace
+    )
+    if not isinstance(response, EngineStreamResponse):
+        trace.finish(response.status_code)
+    return response
 
 
-async def chat(api: Api, service: ProxyService, request: Request) -> Response:
+async def chat(api: Api, service: ProxyService, request: Request, trace: RequestTrace) -> Response:
+    operations = await service.ready()
+    trace.sink = operations.requests.add
     service.auth.check(request)
     body = await read_json_object(request, service.settings.max_body_bytes)
     call = service.prepare(body, api.dialect, request.headers)
+    trace.model, trace.stream = call.body["model"], call.stream
     client = service.client
     plan = client.plan(call.body, api.dialect)
     watch = DisconnectWatch(request.receive)
@@ -87,10 +109,14 @@ async def chat(api: Api, service: ProxyService, request: Request) -> Response:
             include_usage=call.include_usage,
             input_tokens=call.input_tokens,
         )
+        trace.opened(stream)
         if call.stream:
-            return EngineStreamResponse(stream, watch)  # which stops the watch at its end
+            # It stops the watch and finishes the trace at its end.
+            return EngineStreamResponse(stream, watch, trace)
         async with stream:
             content = b"".join([data async for data in stream])
+        trace.first_byte()
+        trace.finish(200 if stream.error is None else 502, stream)
     except BaseException as error:
         watch.stop()
         if isinstance(error, asyncio.CancelledError) and watch.disconnected:

@@ -1,5 +1,6 @@
-"""What the routes share in one worker process: settings, profile, models, auth and the upstream
-client (created at the first request, so the engine thread starts in the worker, after any fork).
+"""What the routes share in one worker process: settings, profile, models, auth, the upstream
+client and the control plane (store, token pool, request log), created at the first request, so
+the engine thread and the store's connections start in the worker, after any fork.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import Any
 from zaiproxy import catalogue, core
 from zaiproxy.config import THINK_MODES, Settings
 from zaiproxy.profile import load_profile
+from zaiproxy.server.admin_auth import AdminAuth
 from zaiproxy.server.auth import Authenticator
 from zaiproxy.server.errors import ApiError
 from zaiproxy.server.models import ModelDirectory
+from zaiproxy.server.operations import Operations
 from zaiproxy.server.token_estimate import estimate_request_tokens
 from zaiproxy.upstream import (
     EngineSettings,
@@ -62,14 +65,24 @@ class ProxyService:
         )
         self.auth = Authenticator(settings.api_keys, enabled=settings.auth_enabled)
         self._client: UpstreamClient | None = None
+        self._operations: Operations | None = None
         self._client_pid = 0
         self._upstream_models: tuple[float, tuple[str, ...]] = (0.0, ())
         self._warming: asyncio.Task[None] | None = None
 
     @property
     def client(self) -> UpstreamClient:
-        if self._client is None or self._client_pid != os.getpid():
+        return self._process_state()[0]
+
+    @property
+    def operations(self) -> Operations:
+        """The store, token pool and request log (await ``ready()`` before using them)."""
+        return self._process_state()[1]
+
+    def _process_state(self) -> tuple[UpstreamClient, Operations]:
+        if self._client is None or self._operations is None or self._client_pid != os.getpid():
             settings = self.settings
+            self._operations = Operations(settings)
             scheme = self.profile.origin.partition(":")[0]
             engine_settings = dataclasses.replace(
                 EngineSettings.from_env(settings.environment, scheme=scheme),
@@ -80,7 +93,7 @@ class ProxyService:
             self._client = UpstreamClient(
                 self.profile,
                 engine=UpstreamEngine(engine_settings),
-                user_tokens=settings.user_tokens,
+                user_tokens=self._operations.pool,
                 guests=settings.anonymous_mode,
                 guest_settings=GuestPoolSettings(size=settings.guest_pool_size),
                 retry=RetryPolicy(
@@ -89,15 +102,36 @@ class ProxyService:
                 prompt_template=settings.tool_prompt_template,
             )
             self._client_pid = os.getpid()
-        return self._client
+        return self._client, self._operations
+
+    async def ready(self) -> Operations:
+        """The control plane, started (once per process)."""
+        operations = self.operations
+        await operations.ready(self.client.identities.detect_role)
+        return operations
+
+    async def admin_auth(self) -> AdminAuth:
+        """Who may use the dashboard and the admin endpoints (ready once the store is open:
+        the session key may be kept there)."""
+        operations = await self.ready()
+        assert operations.admin is not None
+        return operations.admin
 
     def start(self) -> None:
-        """Warms the guest pool in the background, so the first requests need no auth round
-        trip; a failure here is logged, and requests mint guests themselves."""
-        if self.settings.anonymous_mode and self.settings.guest_pool_size > 0:
-            self._warming = asyncio.ensure_future(self._warm())
+        """Starts the control plane and warms the guest pool in the background, so the first
+        requests need no auth round trip; a failure here is logged, and requests mint guests
+        themselves."""
+        self._warming = asyncio.ensure_future(self._warm())
 
     async def _warm(self) -> None:
+        try:
+            await self.ready()
+        except Exception as error:
+            log.error("could not open the token store: %s", error)
+        if self.settings.anonymous_mode and self.settings.guest_pool_size > 0:
+            await self._warm_guests()
+
+    async def _warm_guests(self) -> None:
         try:
             await self.client.identities.warm()
         except Exception as error:
@@ -108,7 +142,10 @@ class ProxyService:
             self._warming.cancel()
         if self._client is not None and self._client_pid == os.getpid():
             await self._client.close()
+            assert self._operations is not None
+            await self._operations.close()
         self._client = None
+        self._operations = None
 
     # ── requests ──
 

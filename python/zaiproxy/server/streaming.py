@@ -15,6 +15,7 @@ from typing import Any
 from starlette.responses import Response
 
 from zaiproxy.server.disconnect import DisconnectWatch
+from zaiproxy.server.request_trace import RequestTrace
 from zaiproxy.upstream import ChatStream
 
 log = logging.getLogger("zaiproxy.server")
@@ -36,27 +37,40 @@ class EngineStreamResponse(Response):
     """Streams one started completion to the client (a Starlette response, so a FastAPI route
     can return it)."""
 
-    def __init__(self, stream: ChatStream, watch: DisconnectWatch) -> None:
+    def __init__(
+        self, stream: ChatStream, watch: DisconnectWatch, trace: RequestTrace | None = None
+    ) -> None:
         # Response.__init__ would render a body; this response has none of its own.
         self.status_code = 200
         self.background = None
         self.raw_headers = list(SSE_HEADERS)
         self._stream = stream
         self._watch = watch
+        self._trace = trace
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            trace = self._trace
             async for data in self._stream:
+                if trace is not None:
+                    trace.first_byte()
                 await send({"type": "http.response.body", "body": data, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if not self._watch.disconnected:
                 raise
-            log.info("client disconnected mid-stream; upstream transfer cancelled")
+            self._gone("client disconnected mid-stream")
         except OSError as error:
             # The server reports a send to a closed connection this way (uvicorn, granian).
-            log.info("client connection lost mid-stream (%s); upstream transfer cancelled", error)
+            self._gone(f"client connection lost mid-stream ({error})")
         finally:
             self._watch.stop()
             await self._stream.aclose()
+            if self._trace is not None:
+                self._trace.finish(200, self._stream)
+
+    def _gone(self, what: str) -> None:
+        log.info("%s; upstream transfer cancelled", what)
+        if self._trace is not None:
+            self._trace.failed(what)

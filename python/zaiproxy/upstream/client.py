@@ -152,6 +152,10 @@ class ChatStream:
         self._stream = stream
         self._session: Session | None = session
         self._identities = identities
+        self.identity: core.Identity = session.identity
+        #: the pool's id of the user token that serves the stream (None: a guest, or a token
+        #: given to the client directly)
+        self.token_id = session.token_id
 
     async def __aenter__(self) -> ChatStream:
         return self
@@ -177,12 +181,11 @@ class ChatStream:
     async def aclose(self) -> None:
         await self._stream.__aexit__(None, None, None)
         if self._session is not None:
-            self._identities.release(self._session)
+            # An error frame after output counts against the identity like an early failure.
+            error = self._stream.error
+            failure = UpstreamError.from_stream_error(error) if error is not None else None
+            self._identities.release(self._session, failure=failure)
             self._session = None
-
-    @property
-    def identity(self) -> core.Identity | None:
-        return self._session.identity if self._session else None
 
     @property
     def usage(self) -> Any:

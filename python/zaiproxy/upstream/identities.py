@@ -1,4 +1,7 @@
-"""Who requests go out as: configured user tokens, and a small warm pool of guest sessions.
+"""Who requests go out as: logged-in user tokens, and a small warm pool of guest sessions.
+
+User tokens come from a ``UserTokens`` source: a fixed list here (``StaticUserTokens``, for the
+notebook client and scripts), or the server's persistent pool (``zaiproxy.tokens.TokenPool``).
 
 Guests are minted from the auths endpoint, each with a fresh cookie jar (every engine request is
 a new transfer that sends no cookies), so parallel clients never share — and never break — one
@@ -13,8 +16,9 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from zaiproxy import core
 from zaiproxy.upstream.engine import UpstreamEngine
@@ -38,6 +42,7 @@ class Session:
     active_requests: int = 0
     valid: bool = True
     failures: int = 0
+    token_id: str | None = None  # the pool's id of a pooled user token
 
     @property
     def guest(self) -> bool:
@@ -57,15 +62,68 @@ class GuestPoolSettings:
     max_attempts: int = 0  # per acquire; 0: max(3·size, size + 3)
 
 
+RoleCheck = Callable[[str], Awaitable[core.Identity]]
+
+
+class UserTokens(Protocol):
+    """Where logged-in identities come from."""
+
+    async def acquire(self, exclude: Sequence[Session]) -> Session | None:
+        """A session of a user token not in ``exclude``; None when none can serve now."""
+
+    def release(self, session: Session, failure: UpstreamError | None) -> None:
+        """The request on ``session`` is over: ``failure`` is what went wrong, if anything."""
+
+    async def verify(self, detect_role: RoleCheck) -> None:
+        """Asks the auths endpoint (through ``detect_role``) about every token."""
+
+
+class StaticUserTokens:
+    """A fixed list of user tokens: the least busy serves; a token refused with 401 is set
+    aside for the rest of the process's life."""
+
+    def __init__(self, tokens: Sequence[str], clock: Callable[[], float]) -> None:
+        self.sessions = [
+            Session(core.Identity(token=t, guest=False), clock(), float("inf"))
+            for t in dict.fromkeys(tokens)
+        ]
+
+    async def acquire(self, exclude: Sequence[Session]) -> Session | None:
+        usable = [s for s in self.sessions if s.valid and s not in exclude]
+        if not usable:
+            return None
+        session = min(usable, key=lambda s: s.active_requests)
+        session.active_requests += 1
+        return session
+
+    def release(self, session: Session, failure: UpstreamError | None) -> None:
+        session.active_requests = max(0, session.active_requests - 1)
+        if failure is not None and failure.retryable and failure.kind in ("http", "in_stream"):
+            session.failures += 1
+            if failure.status == 401:
+                session.valid = False
+                log.warning("user token %s was refused: %s", mask(session.identity.token), failure)
+
+    async def verify(self, detect_role: RoleCheck) -> None:
+        """A refused token is set aside, a guest token is treated as one (no uploads, no
+        user-only models)."""
+        for session in self.sessions:
+            try:
+                session.identity = await detect_role(session.identity.token)
+            except UpstreamError as error:
+                session.valid = False
+                log.warning("user token %s set aside: %s", mask(session.identity.token), error)
+
+
 class IdentityProvider:
-    """Hands out identities: user tokens first (least busy), then guests if allowed."""
+    """Hands out identities: user tokens first, then guests if allowed."""
 
     def __init__(
         self,
         engine: UpstreamEngine,
         profile: core.Profile,
         *,
-        user_tokens: Sequence[str] = (),
+        user_tokens: Sequence[str] | UserTokens = (),
         guests: bool = True,
         guest_settings: GuestPoolSettings | None = None,
         fe_version: Callable[[], str] | None = None,
@@ -75,10 +133,11 @@ class IdentityProvider:
         self._profile = profile
         self._clock = clock
         self._fe_version = fe_version or (lambda: "")
-        self._users = [
-            Session(core.Identity(token=t, guest=False), clock(), float("inf"))
-            for t in dict.fromkeys(user_tokens)
-        ]
+        self.users: UserTokens = (
+            StaticUserTokens(user_tokens, clock)
+            if isinstance(user_tokens, Sequence)
+            else user_tokens
+        )
         self._guests_enabled = guests
         self._settings = guest_settings or GuestPoolSettings()
         self._guests: list[Session] = []
@@ -89,23 +148,21 @@ class IdentityProvider:
     def guest_sessions(self) -> list[Session]:
         return list(self._guests)
 
-    @property
-    def user_sessions(self) -> list[Session]:
-        return list(self._users)
-
     async def acquire(
         self, *, allow_guest: bool = True, exclude: Sequence[Session] = ()
     ) -> Session:
-        """A user token (the least busy), else a guest session of its own (an idle one, or a new
-        one up to the pool's maximum, else the least busy); raises UpstreamError when there is
-        none."""
-        users = [
-            s for s in self._users if s.valid and s not in exclude and (allow_guest or not s.guest)
-        ]
-        if users:
-            session = min(users, key=lambda s: s.active_requests)
-            session.active_requests += 1
-            return session
+        """A user token, else a guest session of its own (an idle one, or a new one up to the
+        pool's maximum, else the least busy); raises UpstreamError when there is none."""
+        passed_over = list(exclude)
+        while True:
+            user = await self.users.acquire(passed_over)
+            if user is None:
+                break
+            if allow_guest or not user.guest:
+                return user
+            # A token found to belong to a guest cannot serve this request: try the others.
+            self.users.release(user, None)
+            passed_over.append(user)
         if not (self._guests_enabled and allow_guest):
             raise NoIdentity(
                 "no upstream identity can serve this request: it needs a logged-in account "
@@ -123,18 +180,18 @@ class IdentityProvider:
             return session
 
     def release(self, session: Session, *, failure: UpstreamError | None = None) -> None:
-        """The request is over; on a 401 / concurrency failure the identity is dropped."""
+        """The request is over; on a 401 / concurrency failure a guest session is dropped, a user
+        token's source decides."""
+        if session not in self._guests:
+            self.users.release(session, failure)
+            return
         session.active_requests = max(0, session.active_requests - 1)
         if failure is not None and failure.retryable and failure.kind in ("http", "in_stream"):
             session.failures += 1
-            if session.guest:
-                session.valid = False
-            elif failure.status == 401:
-                session.valid = False
-                log.warning("user token %s was refused: %s", mask(session.identity.token), failure)
+            session.valid = False
         surplus = len([s for s in self._guests if s.valid]) > self._settings.size
         retiring = not session.valid or session.expired(self._clock()) or surplus
-        if session.guest and retiring and session.active_requests == 0:
+        if retiring and session.active_requests == 0:
             self._retire(session)
 
     async def warm(self) -> None:
@@ -149,14 +206,8 @@ class IdentityProvider:
                     break
 
     async def verify_user_tokens(self) -> None:
-        """Asks the auths endpoint about every configured token: a refused token is set aside,
-        a guest token is treated as one (no uploads, no user-only models)."""
-        for session in self._users:
-            try:
-                session.identity = await self.detect_role(session.identity.token)
-            except UpstreamError as error:
-                session.valid = False
-                log.warning("user token %s set aside: %s", mask(session.identity.token), error)
+        """Asks the auths endpoint about every user token."""
+        await self.users.verify(self.detect_role)
 
     async def detect_role(self, token: str) -> core.Identity:
         """Asks the auths endpoint who `token` belongs to (`role`: user or guest)."""
