@@ -1,6 +1,6 @@
 """A throwaway ``redis-server`` for the tests: ``RedisServer`` (a context manager) and the
 session-scoped ``redis_url`` fixture. Test modules load the fixture with
-``pytest_plugins = ["redis_server"]``.
+``pytest_plugins = ["redis_server"]``; ``own_redis`` is a server of one test's own (to stop).
 
 The server listens on a free 127.0.0.1 port, works in a temporary directory and persists
 nothing. When ``redis-server`` is missing the fixture fails (CI installs it: a skipped test would
@@ -127,14 +127,26 @@ class RedisServer:
         self.stop()
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """The URL of a redis-server shared by the whole session (tests use their own key prefix or
-    flush the database)."""
+def _require_redis_server() -> None:
     if not os.path.exists(REDIS_SERVER):
         message = f"{REDIS_SERVER} is missing (Debian/Ubuntu: apt-get install redis-server)"
         if os.environ.get("ZAIPROXY_ALLOW_SKIP") == "1":
             pytest.skip(message)
         pytest.fail(f"{message}; set ZAIPROXY_ALLOW_SKIP=1 to skip the Redis tests instead")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The URL of a redis-server shared by the whole session (tests use their own key prefix or
+    flush the database)."""
+    _require_redis_server()
     with RedisServer() as server:
         yield server.url
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A redis-server of the test's own, which the test may stop."""
+    _require_redis_server()
+    with RedisServer() as server:
+        yield server

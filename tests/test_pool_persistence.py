@@ -10,6 +10,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import openai
 import pytest
@@ -18,6 +19,9 @@ from zaiproxy.testing import MockUpstream, Reply
 
 from pool_server import ADMIN_PASSWORD, API_KEY, admin, eventually, pool_env, token_id
 from server_process import ServerProcess, bearer, request, serving
+
+if TYPE_CHECKING:
+    from redis_server import RedisServer
 
 pytest_plugins = ["redis_server"]
 
@@ -135,3 +139,20 @@ def test_two_servers_share_one_pool_through_redis(
 def _state_of(server: ServerProcess, wanted: str) -> str:
     tokens = admin(server, "GET", "/dashboard/api/state").json()["tokens"]
     return next(t["state"] for t in tokens if t["token_id"] == wanted)
+
+
+def test_a_store_outage_leaves_the_guests_serving(
+    mock: MockUpstream, tmp_path: Path, own_redis: RedisServer
+) -> None:
+    user = mock.add_user("Pooled").token
+    env = pool_env(mock, REDIS_URL=own_redis.url, ZAI_TOKEN=user, ANONYMOUS_MODE="true")
+    with serving(tmp_path, env=env) as server:
+        start = len(mock.completions)
+        ask(server)
+        own_redis.stop()
+        ask(server)  # the pool cannot pick: a guest serves instead of an error
+        first, second = (c.headers["authorization"] for c in mock.completions[start:])
+        assert first == f"Bearer {user}" and second != first
+        state = request(server, "GET", "/dashboard/api/state", headers=bearer(ADMIN_PASSWORD))
+        assert state.status == 503
+        assert state.json()["error"].startswith("the token store failed")

@@ -6,6 +6,7 @@ for Prometheus, and in the older proxies' exact shapes. Every one requires an ad
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from zaiproxy.server import pool_views
 from zaiproxy.server.admin_auth import AdminDenied
 from zaiproxy.server.completions import service_of
+from zaiproxy.server.errors import ApiError
 from zaiproxy.server.operations import Operations
 from zaiproxy.server.service import ProxyService
 from zaiproxy.tokens.pool import TokenPool
@@ -30,6 +32,8 @@ from zaiproxy.tokens.stats import (
     statistics,
 )
 from zaiproxy.tokens.store import SOURCE_API, SOURCE_DASHBOARD
+
+log = logging.getLogger("zaiproxy.server")
 
 # The older proxies' error bodies: z.ai2api_python (FastAPI) said {"detail": …}, Z.ai2api and
 # the dashboard {"error": …}.
@@ -55,16 +59,18 @@ def admin_route(style: str) -> Callable[[Handler], Callable[[Request], Awaitable
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def route(request: Request) -> Response:
             service = service_of(request)
-            operations = await service.ready()
             try:
-                assert operations.admin is not None
-                operations.admin.check(request)
-                result = await handler(request, service, operations)
+                (await service.admin_auth()).check(request)
+                result = await handler(request, service, service.operations)
             except AdminDenied as denied:
-                status, message = (401, "unauthorized") if denied.configured else (403, str(denied))
-                return JSONResponse({style: message}, status_code=status)
-            except AdminError as error:
+                message = "unauthorized" if denied.status == 401 else str(denied)
+                return JSONResponse({style: message}, status_code=denied.status)
+            except (AdminError, ApiError) as error:
                 return JSONResponse({style: error.message}, status_code=error.status)
+            except service.operations.store.errors as error:
+                log.error("the token store failed on %s: %s", request.url.path, error)
+                message = f"the token store failed: {error}"
+                return JSONResponse({style: message}, status_code=503)
             return result if isinstance(result, Response) else JSONResponse(result)
 
         # Not functools.wraps: FastAPI would read the handler's parameters as the route's.
@@ -281,7 +287,7 @@ async def dashboard_state(request: Request, service: ProxyService, operations: O
     return {
         "now": now,
         "anonymous_mode": service.settings.anonymous_mode,
-        "store": operations.store_kind,
+        "store": operations.store.kind,
         **stats.to_json(),
         "series": series_points(series, end_minute=end_minute, minutes=minutes),
         "recent_requests": [r.log_entry() for r in await _recent(operations)],

@@ -52,15 +52,18 @@ class Operations:
         self._starting: asyncio.Task[None] | None = None
         self._upkeep: asyncio.Task[None] | None = None
 
-    @property
-    def store_kind(self) -> str:
-        return str(getattr(self.store, "kind", type(self.store).__name__))
-
     async def ready(self, detect_role: RoleCheck) -> None:
         """Starts everything once (concurrent first requests wait for the same start)."""
         if self._starting is None:
             self._starting = asyncio.ensure_future(self._start(detect_role))
-        await asyncio.shield(self._starting)
+        starting = self._starting
+        try:
+            await asyncio.shield(starting)
+        except Exception:
+            # The store may come back (Redis restarting): the next request tries again.
+            if self._starting is starting:
+                self._starting = None
+            raise
 
     async def _start(self, detect_role: RoleCheck) -> None:
         settings = self.settings

@@ -107,7 +107,13 @@ class ProxyService:
     async def ready(self) -> Operations:
         """The control plane, started (once per process)."""
         operations = self.operations
-        await operations.ready(self.client.identities.detect_role)
+        try:
+            await operations.ready(self.client.identities.detect_role)
+        except Exception as error:
+            log.error("the token store is unavailable: %s", error)
+            raise ApiError(
+                503, f"the token store is unavailable: {error}", code="store_unavailable"
+            ) from error
         return operations
 
     async def admin_auth(self) -> AdminAuth:

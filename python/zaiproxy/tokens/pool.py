@@ -14,9 +14,10 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from zaiproxy import core
 from zaiproxy.tokens.sources import (
@@ -48,6 +49,7 @@ from zaiproxy.upstream.identities import RoleCheck, Session
 log = logging.getLogger("zaiproxy.tokens")
 
 HASH_SECRET_KEY = "token_hash_secret"
+HEALTH_CHECK_CONCURRENCY = 8
 # Failures that say something about the token itself; an unreachable or failing upstream does
 # not, and must not cool down every token at once.
 _TOKEN_FAILURES = (TokenRejected, RateLimited, CaptchaRequired)
@@ -131,7 +133,12 @@ class TokenPool:
     async def acquire(self, exclude: Sequence[Session]) -> Session | None:
         now = self._clock()
         passed_over = {s.token_id for s in exclude if s.token_id}
-        record = await self.store.pick(now, self.policy, passed_over)
+        try:
+            record = await self.store.pick(now, self.policy, passed_over)
+        except Exception as error:
+            # A store outage must not take the guests down with it.
+            log.error("no pooled token: the token store failed: %s", error)
+            return None
         if record is None:
             return None
         identity = core.Identity(token=record.token, guest=record.role == ROLE_GUEST)
@@ -141,13 +148,9 @@ class TokenPool:
         if session.token_id is None:
             return
         if failure is None:
-            self._later(self._report(session.token_id, success=True, status=200))
+            self._later(self._report(session.token_id, True, 200))
         elif isinstance(failure, _TOKEN_FAILURES):
-            self._later(
-                self._report(
-                    session.token_id, success=False, status=failure.status, error=str(failure)
-                )
-            )
+            self._later(self._report(session.token_id, False, failure.status, str(failure)))
             if isinstance(failure, TokenRejected):
                 self._later(self._check_quietly([session.token_id]))
 
@@ -207,7 +210,14 @@ class TokenPool:
         if token_ids is not None:
             wanted = set(token_ids)
             records = [r for r in records if r.token_id in wanted]
-        results = await asyncio.gather(*(self._check_one(r) for r in records))
+        # A few at a time: a thousand pasted tokens must not be a thousand requests at once.
+        limit = asyncio.Semaphore(HEALTH_CHECK_CONCURRENCY)
+
+        async def check_one(record: TokenRecord) -> CheckResult:
+            async with limit:
+                return await self._check_one(record)
+
+        results = await asyncio.gather(*(check_one(r) for r in records))
         if self._delete_invalid:
             invalid = [r.token_id for r in results if r.role == ROLE_INVALID]
             if invalid:
@@ -248,9 +258,12 @@ class TokenPool:
         except Exception as error:
             log.warning("health check of new or refused tokens failed: %s", error)
 
-    async def _report(self, token_id: str, **outcome: object) -> None:
-        record = await self.store.report(token_id, self._clock(), self.policy, **outcome)  # type: ignore[arg-type]
-        if record is not None and record.cooling(self._clock()) and not outcome["success"]:
+    async def _report(self, token_id: str, success: bool, status: int, error: str = "") -> None:
+        now = self._clock()
+        record = await self.store.report(
+            token_id, now, self.policy, success=success, status=status, error=error
+        )
+        if record is not None and not success and record.cooling(now):
             log.warning(
                 "pool token %s cools down after %d failures (%s)",
                 record.display,
@@ -258,8 +271,8 @@ class TokenPool:
                 record.last_error,
             )
 
-    def _later(self, work: object) -> None:
-        task = asyncio.ensure_future(work)  # type: ignore[arg-type]
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
         self._pending.add(task)
         task.add_done_callback(self._finished)
 

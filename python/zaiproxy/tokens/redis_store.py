@@ -25,6 +25,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Callable, Final, cast
 
 import redis.asyncio
+import redis.exceptions
 from redis.commands.core import AsyncScript
 
 from zaiproxy.tokens.store import ROLE_USER, SERVING_ROLES, PoolPolicy, StatsBatch, TokenRecord
@@ -265,6 +266,7 @@ return 1
 
 class RedisStore:
     kind: Final = "redis"
+    errors: Final = (redis.exceptions.RedisError, OSError)
 
     def __init__(self, url: str, *, prefix: str = "zaiproxy:") -> None:
         self.url = url

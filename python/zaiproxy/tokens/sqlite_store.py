@@ -160,6 +160,7 @@ def row_from_record(record: TokenRecord) -> tuple[Any, ...]:
 
 class SqliteStore:
     kind: Final = "sqlite"
+    errors: Final = (sqlite3.Error, OSError)
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)

@@ -91,6 +91,11 @@ class TokenStore(Protocol):
     """Persistent pool state and statistics. All methods are coroutines; implementations run
     blocking I/O off the event loop."""
 
+    #: "sqlite" or "redis", as the dashboard shows it
+    kind: str
+    #: what the store raises when its backend fails (the file, the connection)
+    errors: tuple[type[Exception], ...]
+
     # ── lifecycle and settings ──
 
     async def open(self) -> None:

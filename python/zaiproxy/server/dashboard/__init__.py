@@ -17,7 +17,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from zaiproxy.server.admin_auth import SESSION_COOKIE, AdminAuth, AdminDenied
+from zaiproxy.server.admin_auth import SESSION_COOKIE, AdminAuth, AdminDenied, client_address
 from zaiproxy.server.body import read_body
 from zaiproxy.server.completions import service_of
 from zaiproxy.server.errors import ApiError
@@ -122,11 +122,11 @@ async def dashboard_page(request: Request) -> Response:
     address bar and the history."""
     admin = await _admin_auth(request)
     denied = _denial(admin, request)
-    if denied is not None and not denied.configured:
-        return _login_page(request, str(denied))
+    if denied is not None and denied.status != 401:
+        return _login_page(request, str(denied))  # not configured, or too many wrong ones
     token = _link_token(request)
     if token is not None:
-        if not admin.accepts(token):
+        if not admin.accepts(token):  # the check above counted it as a failed attempt
             return _login_page(request, "wrong token")
         redirect = RedirectResponse(base_path(request), status_code=303, headers=PAGE_HEADERS)
         return _with_session(request, admin, redirect)
@@ -146,8 +146,11 @@ async def login(request: Request) -> Response:
         password = await _password_of(request)
     except ApiError as error:
         return _failure(error.status, error.message)
-    if not admin.accepts(password):
-        return _failure(401, "wrong password")
+    try:
+        if not admin.verify(client_address(request), password):
+            return _failure(401, "wrong password")
+    except AdminDenied as denied:
+        return _failure(denied.status, str(denied))
     return _with_session(request, admin, JSONResponse({"ok": True}))
 
 

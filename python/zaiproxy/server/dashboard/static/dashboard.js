@@ -343,7 +343,8 @@ function drawLatencyChart(svg, series) {
   const slowest = Math.max(0, ...series.flatMap((point) => measures.map(([key]) => point[key])));
   const scales = chartFrame(svg, minutes, slowest, {
     integer: false,
-    floor: 100,
+    // An idle hour gets a 0–100 ms scale; once there is data, the scale fits it.
+    floor: slowest > 0 ? 1 : 100,
     formatTick: formatMs,
   });
   for (const [key, kind] of measures) {
