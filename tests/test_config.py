@@ -16,7 +16,6 @@ from zaiproxy.config import (
     CONSUMER_ENGINE,
     CONSUMER_NONE,
     CONSUMER_PROFILE,
-    CONSUMER_TOKEN_POOL,
     ENV_VARIABLES,
     ConfigError,
     EnvFileNotFoundError,
@@ -511,6 +510,31 @@ def test_masked_summary_shows_the_resolved_values() -> None:
     assert rows["Set but without effect"] == "SCAN_LIMIT"
 
 
+def test_pool_settings_and_their_aliases() -> None:
+    got = settings(
+        TOKEN_POOL_FAILURE_THRESHOLD="5",
+        TOKEN_POOL_RESET_FAILURES="60",
+        TOKEN_HEALTH_CHECK_INTERVAL="0",
+        AUTH_TOKENS_FILE="/etc/zaiproxy/tokens.txt",
+        DB_PATH="/var/lib/zaiproxy/pool.db",
+        TOKEN_AUTO_DELETE_INVALID="yes",
+        DASHBOARD_ENABLED="false",
+    )
+    assert (got.token_failure_threshold, got.token_recovery_timeout) == (5, 60.0)
+    assert got.tokens_file == "/etc/zaiproxy/tokens.txt" and got.token_delete_invalid
+    rows = dict(got.masked_summary())
+    assert rows["Pool cooldown"] == "after 5 failures in a row, 60 s"
+    assert rows["Pool health check"] == "off"
+    assert rows["Store"] == "SQLite /var/lib/zaiproxy/pool.db"
+    assert rows["Admin"].startswith("CLOSED") and rows["Dashboard"] == "no"
+    assert rows["Token hash secret"] == "random, kept in the store"
+    with pytest.raises(ConfigError, match="TOKEN_FAILURE_THRESHOLD"):
+        settings(TOKEN_FAILURE_THRESHOLD="0")
+    redis = settings(REDIS_URL="redis://:pw-of-redis@cache:6379/1", ADMIN_PASSWORD="a" * 16)
+    assert dict(redis.masked_summary())["Store"] == "Redis redis://****@cache:6379/1"
+    assert dict(redis.masked_summary())["Admin"] == "ADMIN_PASSWORD"
+
+
 # --- the variable table --------------------------------------------------------------------------
 
 
@@ -559,7 +583,7 @@ def test_table_names_are_unique_and_consumers_exist() -> None:
     names = [name for var in ENV_VARIABLES for name in var.names]
     assert len(names) == len(set(names))
     fields = {f.name for f in dataclasses.fields(Settings)}
-    others = {CONSUMER_PROFILE, CONSUMER_ENGINE, CONSUMER_TOKEN_POOL, CONSUMER_NONE}
+    others = {CONSUMER_PROFILE, CONSUMER_ENGINE, CONSUMER_NONE}
     for var in ENV_VARIABLES:
         assert var.consumer in fields | others, var.name
         assert var.meaning.strip(), var.name

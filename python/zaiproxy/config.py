@@ -46,7 +46,6 @@ DEFAULT_ORIGIN = "https://chat.z.ai"
 # Consumers that are not a Settings field: the variable is read from ``Settings.environment``.
 CONSUMER_PROFILE = "profile"
 CONSUMER_ENGINE = "engine"
-CONSUMER_TOKEN_POOL = "token pool / dashboard"
 CONSUMER_NONE = "accepted, no effect"
 
 
@@ -704,6 +703,10 @@ def mask_secret(value: str) -> str:
     return f"{value[:4]}…{value[-4:]}"
 
 
+def _secret_or_stored(value: Optional[str]) -> str:
+    return mask_secret(value) if value else "random, kept in the store"
+
+
 def mask_url_credentials(url: str) -> str:
     """A proxy or Redis URL with its password hidden (the host stays visible for diagnosis)."""
     parts = urlsplit(url if "://" in url else "//" + url)
@@ -949,10 +952,39 @@ class Settings:
                 f" idle {self.idle_timeout:g} s",
             ),
             ("CORS origins", ", ".join(self.cors_origins)),
+            ("Tokens file", self.tokens_file),
+            (
+                "Pool cooldown",
+                f"after {self.token_failure_threshold} failures in a row, "
+                f"{self.token_recovery_timeout:g} s",
+            ),
+            (
+                "Pool health check",
+                f"every {self.token_health_check_interval:g} s"
+                if self.token_health_check_interval > 0
+                else "off",
+            ),
+            ("Invalid tokens", "deleted" if self.token_delete_invalid else "kept, marked"),
+            (
+                "Store",
+                f"Redis {mask_url_credentials(self.redis_url)}"
+                if self.redis_url
+                else f"SQLite {self.db_path}",
+            ),
+            ("Older state imported from", f"{self.db_path}, {self.state_dir}/token_pool.json"),
+            ("Token hash secret", _secret_or_stored(self.token_hash_secret)),
+            ("Session secret", _secret_or_stored(self.session_secret)),
+            (
+                "Admin",
+                "ADMIN_PASSWORD"
+                if self.admin_password
+                else ("the API keys" if self.api_keys else "CLOSED (no ADMIN_PASSWORD, no key)"),
+            ),
+            ("Dashboard", yes(self.dashboard_enabled)),
         ]
         # The other modules' variables, as set (secrets masked).
         for var in ENV_VARIABLES:
-            if var.consumer not in (CONSUMER_PROFILE, CONSUMER_ENGINE, CONSUMER_TOKEN_POOL):
+            if var.consumer not in (CONSUMER_PROFILE, CONSUMER_ENGINE):
                 continue
             for name in var.names:
                 value = env.get(name, "").strip()
