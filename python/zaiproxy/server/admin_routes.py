@@ -137,7 +137,7 @@ async def pool_status(request: Request, service: ProxyService, operations: Opera
         }
     return {
         "status": "active",
-        "pool_info": pool_views.pool_info(records, time.time(), pool.policy),
+        "pool_info": pool_views.pool_info(records, time.time()),
         "config": _pool_config(service, pool),
     }
 
@@ -164,7 +164,7 @@ async def pool_health_check(request: Request, service: ProxyService, operations:
             "health_rate": f"{healthy / len(results) * 100:.1f}%",
             "duration_seconds": round(duration, 2),
         },
-        "pool_info": pool_views.pool_info(await pool.tokens(), time.time(), pool.policy),
+        "pool_info": pool_views.pool_info(await pool.tokens(), time.time()),
     }
     if unhealthy:
         answer["recommendations"] = [
@@ -190,7 +190,7 @@ async def pool_update(request: Request, service: ProxyService, operations: Opera
     return {
         "status": "updated",
         "message": f"the token pool now has {len(records)} token(s)",
-        "pool_info": pool_views.pool_info(records, time.time(), pool.policy),
+        "pool_info": pool_views.pool_info(records, time.time()),
     }
 
 

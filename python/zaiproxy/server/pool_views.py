@@ -16,7 +16,6 @@ from zaiproxy.tokens.store import (
     ROLE_GUEST,
     ROLE_INVALID,
     ROLE_USER,
-    PoolPolicy,
     TokenRecord,
 )
 
@@ -82,8 +81,8 @@ def token_view(record: TokenRecord, now: float) -> dict[str, Any]:
 # ── z.ai2api_python (seed 000): /v1/token-pool/* ──
 
 
-def pool_info(records: Sequence[TokenRecord], now: float, policy: PoolPolicy) -> dict[str, Any]:
-    tokens = []
+def pool_info(records: Sequence[TokenRecord], now: float) -> dict[str, Any]:
+    tokens: list[dict[str, Any]] = []
     for record in records:
         available = token_state(record, now) == STATE_SERVING
         healthy = available and record.role == ROLE_USER
@@ -103,14 +102,14 @@ def pool_info(records: Sequence[TokenRecord], now: float, policy: PoolPolicy) ->
                 "last_success_time": record.last_success,
             }
         )
-    available = sum(t["is_available"] for t in tokens)
-    healthy = sum(t["is_healthy"] for t in tokens)
+    available_count = sum(bool(t["is_available"]) for t in tokens)
+    healthy_count = sum(bool(t["is_healthy"]) for t in tokens)
     return {
         "total_tokens": len(tokens),
-        "available_tokens": available,
-        "unavailable_tokens": len(tokens) - available,
-        "healthy_tokens": healthy,
-        "unhealthy_tokens": len(tokens) - healthy,
+        "available_tokens": available_count,
+        "unavailable_tokens": len(tokens) - available_count,
+        "healthy_tokens": healthy_count,
+        "unhealthy_tokens": len(tokens) - healthy_count,
         "current_index": next_index(records),
         "tokens": tokens,
     }

@@ -91,10 +91,13 @@ class TokenStore(Protocol):
     """Persistent pool state and statistics. All methods are coroutines; implementations run
     blocking I/O off the event loop."""
 
-    #: "sqlite" or "redis", as the dashboard shows it
-    kind: str
-    #: what the store raises when its backend fails (the file, the connection)
-    errors: tuple[type[Exception], ...]
+    @property
+    def kind(self) -> str:
+        """ "sqlite" or "redis", as the dashboard shows it."""
+
+    @property
+    def errors(self) -> tuple[type[Exception], ...]:
+        """What the store raises when its backend fails (the file, the connection)."""
 
     # ── lifecycle and settings ──
 

@@ -20,7 +20,12 @@ from zaiproxy import core
 from zaiproxy.upstream.engine import EngineSettings, UpstreamEngine, UpstreamStream
 from zaiproxy.upstream.errors import ClientOutdated, FirewallBlocked, UpstreamError
 from zaiproxy.upstream.fe_version import FrontEndVersion
-from zaiproxy.upstream.identities import GuestPoolSettings, IdentityProvider, Session
+from zaiproxy.upstream.identities import (
+    GuestPoolSettings,
+    IdentityProvider,
+    Session,
+    UserTokens,
+)
 
 log = logging.getLogger("zaiproxy.upstream")
 
@@ -43,7 +48,7 @@ class UpstreamClient:
         profile: core.Profile,
         *,
         engine: UpstreamEngine | None = None,
-        user_tokens: Sequence[str] = (),
+        user_tokens: Sequence[str] | UserTokens = (),
         guests: bool = True,
         guest_settings: GuestPoolSettings | None = None,
         retry: RetryPolicy | None = None,
