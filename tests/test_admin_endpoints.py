@@ -51,6 +51,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 client.chat.completions.create(
                     model="GLM-4.5", messages=[{"role": "user", "content": "fails"}]
                 )
+            # A request without a key is refused and not logged: it is not the proxy's.
+            assert request(server, "POST", "/v1/chat/completions", {"model": "x"}).status == 401
             served = Served(server, mock, tokens)
             eventually(
                 lambda: served.admin("GET", "/dashboard/api/state").json()["stats"][

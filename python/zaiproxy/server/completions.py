@@ -93,8 +93,9 @@ async def chat_response(api: Api, request: Request) -> Response:
 
 async def chat(api: Api, service: ProxyService, request: Request, trace: RequestTrace) -> Response:
     operations = await service.ready()
-    trace.sink = operations.requests.add
     service.auth.check(request)
+    # Logged from here on: a stranger's request without a key is not one of the proxy's.
+    trace.sink = operations.requests.add
     body = await read_json_object(request, service.settings.max_body_bytes)
     call = service.prepare(body, api.dialect, request.headers)
     trace.model, trace.stream = call.body["model"], call.stream
