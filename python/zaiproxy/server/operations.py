@@ -54,9 +54,12 @@ class Operations:
 
     async def ready(self, detect_role: RoleCheck) -> None:
         """Starts everything once (concurrent first requests wait for the same start)."""
-        if self._starting is None:
-            self._starting = asyncio.ensure_future(self._start(detect_role))
         starting = self._starting
+        started = starting is not None and starting.done() and not starting.cancelled()
+        if started and starting.exception() is None:  # type: ignore[union-attr]
+            return  # the common case, once per request: nothing to wait for
+        if starting is None:
+            starting = self._starting = asyncio.ensure_future(self._start(detect_role))
         try:
             await asyncio.shield(starting)
         except Exception:

@@ -19,10 +19,12 @@ class RequestTrace:
         self._clock_start = time.monotonic()
         self._first_byte: float | None = None
         self._api = api
-        self._method = request.method
-        self._path = request.url.path
-        client = request.client
-        self._client_ip = client.host if client else ""
+        # From the scope: building request.url would cost more than the rest of the trace.
+        scope = request.scope
+        self._method = scope["method"]
+        self._path = scope["path"]
+        client = scope.get("client")
+        self._client_ip = client[0] if client else ""
         self._user_agent = request.headers.get("user-agent", "")
         self._finished = False
         self.sink: Callable[[RequestRecord], None] | None = None

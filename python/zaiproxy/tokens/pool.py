@@ -50,6 +50,9 @@ log = logging.getLogger("zaiproxy.tokens")
 
 HASH_SECRET_KEY = "token_hash_secret"
 HEALTH_CHECK_CONCURRENCY = 8
+# How long a pool found unable to serve is not asked again: a token added through another
+# process, or one whose cooldown ends, serves within this many seconds.
+IDLE_RECHECK = 1.0
 # Failures that say something about the token itself; an unreachable or failing upstream does
 # not, and must not cool down every token at once.
 _TOKEN_FAILURES = (TokenRejected, RateLimited, CaptchaRequired)
@@ -105,6 +108,7 @@ class TokenPool:
         self._detect_role: RoleCheck | None = None
         self._tokens_file: TokenFile | None = None
         self._pending: set[asyncio.Task[None]] = set()
+        self._idle_until = 0.0  # time.monotonic(): see IDLE_RECHECK
 
     async def start(self, sources: PoolSources) -> None:
         """Opens the store, settles the hash secret, imports an older proxy's state once and
@@ -131,6 +135,8 @@ class TokenPool:
     # ── the identity provider's side ──
 
     async def acquire(self, exclude: Sequence[Session]) -> Session | None:
+        if time.monotonic() < self._idle_until:
+            return None
         now = self._clock()
         passed_over = {s.token_id for s in exclude if s.token_id}
         try:
@@ -140,6 +146,10 @@ class TokenPool:
             log.error("no pooled token: the token store failed: %s", error)
             return None
         if record is None:
+            if not passed_over:
+                # Nothing can serve (no tokens, or all cooling): guests serve the next requests
+                # without a trip to the store, until a change here or the recheck time.
+                self._idle_until = time.monotonic() + IDLE_RECHECK
             return None
         identity = core.Identity(token=record.token, guest=record.role == ROLE_GUEST)
         return Session(identity, now, float("inf"), active_requests=1, token_id=record.token_id)
@@ -165,22 +175,30 @@ class TokenPool:
 
     async def add(self, tokens: Iterable[str], source: str) -> AddResult:
         given = [t.strip() for t in tokens if t and t.strip()]
-        distinct = unique(given)
-        pairs = [(self.id_of(t), t) for t in distinct]
+        pairs = [(self.id_of(t), t) for t in unique(given)]
         added = await self.store.add_tokens(pairs, source, self._clock())
-        if added:
-            log.info("%d token(s) added to the pool (%s)", len(added), source)
-            if self._detect_role is not None:
-                self._later(self._check_quietly(added))
+        self._arrived(added, source)
         return AddResult(added, len(given) - len(added))
 
     async def replace_source(self, source: str, tokens: Iterable[str]) -> None:
         pairs = [(self.id_of(t), t) for t in unique(t.strip() for t in tokens)]
         added, removed = await self.store.replace_source(source, pairs, self._clock())
-        if added or removed:
-            log.info("pool tokens from %s: %d added, %d removed", source, len(added), len(removed))
-        if added and self._detect_role is not None:
+        if removed:
+            log.info("%d pool token(s) of %s removed", len(removed), source)
+        self._arrived(added, source)
+
+    def _arrived(self, added: list[str], source: str) -> None:
+        """New tokens serve at once, and are checked in the background."""
+        if not added:
+            return
+        log.info("%d token(s) added to the pool (%s)", len(added), source)
+        self._changed()
+        if self._detect_role is not None:
             self._later(self._check_quietly(added))
+
+    def _changed(self) -> None:
+        """A token may serve now that could not: the next request asks the store again."""
+        self._idle_until = 0.0
 
     async def reload_file(self) -> None:
         """Brings the tokens file's changes in (cheap when it did not change)."""
@@ -194,9 +212,11 @@ class TokenPool:
         return await self.store.remove_tokens(token_ids)
 
     async def set_enabled(self, token_id: str, enabled: bool) -> bool:
+        self._changed()
         return await self.store.set_enabled(token_id, enabled)
 
     async def reset(self, token_id: str) -> bool:
+        self._changed()
         return await self.store.reset_token(token_id)
 
     async def check(self, token_ids: Collection[str] | None = None) -> list[CheckResult]:
@@ -248,6 +268,8 @@ class TokenPool:
         else:
             role, problem = (ROLE_GUEST if identity.guest else ROLE_USER), ""
         await self.store.set_role(record.token_id, role, now, problem)
+        if role == ROLE_USER:
+            self._changed()  # a confirmed token's cooldown was cleared
         if role != record.role:
             log.info("pool token %s is %s", record.display, role)
         return CheckResult(record.token_id, record.display, role, problem)

@@ -11,6 +11,7 @@ Pure functions, no I/O.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -99,7 +100,9 @@ class RequestRecord:
         return "guest" if self.token_source == "anonymous" else "none"
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, separators=(",", ":"))
+        # Not dataclasses.asdict, which deep-copies every value: this runs for every request.
+        fields = {name: getattr(self, name) for name in _RECORD_FIELD_NAMES}
+        return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> RequestRecord:
@@ -133,6 +136,7 @@ class RequestRecord:
 
 
 _RECORD_FIELDS = dataclasses.fields(RequestRecord)
+_RECORD_FIELD_NAMES = tuple(f.name for f in _RECORD_FIELDS)
 
 
 def _ms(seconds: float) -> float:
@@ -195,20 +199,50 @@ def format_number(value: float) -> str:
 # ── aggregation ──
 
 
+# The same few label sets repeat for every request: their sample names are made once.
+@functools.lru_cache(maxsize=4096)
+def _sample(name: str, labels: tuple[tuple[str, str], ...]) -> str:
+    return sample_key(name, dict(labels))
+
+
+@functools.lru_cache(maxsize=256)
+def _histogram(
+    name: str, buckets: tuple[float, ...], labels: tuple[tuple[str, str], ...]
+) -> tuple[tuple[tuple[float, str], ...], str, str, str]:
+    """A histogram's sample names: (bound, bucket name) pairs, then the +Inf bucket, the sum
+    and the count."""
+    bucket_labels = dict(labels)
+    bounded = tuple(
+        (bound, sample_key(name + "_bucket", {**bucket_labels, "le": format_number(bound)}))
+        for bound in buckets
+    )
+    return (
+        bounded,
+        sample_key(name + "_bucket", {**bucket_labels, "le": "+Inf"}),
+        sample_key(name + "_sum", bucket_labels),
+        sample_key(name + "_count", bucket_labels),
+    )
+
+
 def _observe(
     counters: dict[str, float],
     name: str,
-    buckets: Sequence[float],
-    labels: Mapping[str, str],
+    buckets: tuple[float, ...],
+    labels: tuple[tuple[str, str], ...],
     value: float,
 ) -> None:
-    for bound in buckets:
-        counters[sample_key(name + "_bucket", {**labels, "le": format_number(bound)})] += (
-            1 if value <= bound else 0
-        )
-    counters[sample_key(name + "_bucket", {**labels, "le": "+Inf"})] += 1
-    counters[sample_key(name + "_sum", labels)] += value
-    counters[sample_key(name + "_count", labels)] += 1
+    bounded, infinite, total, count = _histogram(name, buckets, labels)
+    if count not in counters:
+        # Every bucket is written, zeros included, so a histogram is always complete.
+        for _, key in bounded:
+            counters[key] += 0
+    for bound, key in reversed(bounded):
+        if value > bound:
+            break
+        counters[key] += 1
+    counters[infinite] += 1
+    counters[total] += value
+    counters[count] += 1
 
 
 def stats_batch(records: Sequence[RequestRecord]) -> StatsBatch:
@@ -216,17 +250,18 @@ def stats_batch(records: Sequence[RequestRecord]) -> StatsBatch:
     counters: dict[str, float] = defaultdict(float)
     series: dict[int, dict[str, float]] = {}
     for r in records:
-        api = {"api": r.api}
-        counters[sample_key(REQUESTS, {**api, "model": r.model, "status": str(r.status)})] += 1
+        api = (("api", r.api),)
+        model = (("model", r.model),)
+        counters[_sample(REQUESTS, (*api, *model, ("status", str(r.status))))] += 1
         _observe(counters, DURATION, DURATION_BUCKETS, api, r.duration)
         if r.ttfb is not None:
             _observe(counters, TTFB, TTFB_BUCKETS, api, r.ttfb)
-        counters[sample_key(INPUT_TOKENS, {"model": r.model})] += r.input_tokens
-        counters[sample_key(OUTPUT_TOKENS, {"model": r.model})] += r.output_tokens
+        counters[_sample(INPUT_TOKENS, model)] += r.input_tokens
+        counters[_sample(OUTPUT_TOKENS, model)] += r.output_tokens
         if r.upstream_status:
-            counters[sample_key(UPSTREAM_ERRORS, {"status": str(r.upstream_status)})] += 1
+            counters[_sample(UPSTREAM_ERRORS, (("status", str(r.upstream_status)),))] += 1
         outcome = OUTCOME_SUCCESS if r.success else OUTCOME_FAILURE
-        counters[sample_key(TOKEN_REQUESTS, {"outcome": outcome, "token": r.token_display})] += 1
+        counters[_sample(TOKEN_REQUESTS, (("outcome", outcome), ("token", r.token_display)))] += 1
 
         minute = series.setdefault(int(r.timestamp // 60 * 60), dict.fromkeys(SERIES_FIELDS, 0))
         minute["requests"] += 1
