@@ -8,7 +8,7 @@ JOBS   ?= $(shell nproc)
 PY_DIRS := $(wildcard python tests examples bench)
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: run test deps install bench-engine bench-proxy cpp-test py-test lint bench format clean
+.PHONY: run test deps install bench-engine bench-proxy bench-pool cpp-test py-test lint bench format clean
 
 run: install
 	$(VENV)/bin/zaiproxy serve $(SERVE_ARGS)
@@ -35,6 +35,11 @@ bench-engine: install
 # memory per open stream, inter-chunk latency of 1,000 streams. BENCH_ARGS=--quick for a smoke run.
 bench-proxy: install
 	$(PY) bench/proxy.py $(BENCH_ARGS)
+
+# The token pool's stores (SQLite, and a throwaway redis-server): pick + report latency and
+# throughput, request-log cost per request. BENCH_ARGS=--quick for a smoke run.
+bench-pool: install
+	$(PY) bench/pool.py $(BENCH_ARGS)
 
 # The C++ tests run under AddressSanitizer and UndefinedBehaviorSanitizer.
 cpp-test: deps

@@ -48,3 +48,10 @@ def test_proxy_quick_run_prints_the_figures() -> None:
     for figure in PROXY_FIGURES:
         assert any(line.startswith(figure) for line in lines), figure
     assert sum(line.endswith(("PASS", "MISS")) for line in lines) >= 2, "\n".join(lines)
+
+
+def test_pool_quick_run_prints_the_figures() -> None:
+    lines = quick_run("pool.py")
+    for store in ("sqlite", "redis"):
+        for figure in ("pick+report", "pick+report throughput", "request log"):
+            assert any(line.startswith(f"{figure}[{store}]: ") for line in lines), (figure, store)

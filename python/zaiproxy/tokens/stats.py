@@ -10,6 +10,7 @@ Pure functions, no I/O.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import json
@@ -67,9 +68,9 @@ OUTCOME_FAILURE = "failure"
 # ── the request-log record ──
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: a frozen dataclass's __init__ costs five times as much, per request
 class RequestRecord:
-    """One finished client request."""
+    """One finished client request (treated as immutable)."""
 
     timestamp: float  # epoch seconds at arrival
     method: str
@@ -101,8 +102,7 @@ class RequestRecord:
 
     def to_json(self) -> str:
         # Not dataclasses.asdict, which deep-copies every value: this runs for every request.
-        fields = {name: getattr(self, name) for name in _RECORD_FIELD_NAMES}
-        return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+        return _ENCODER.encode({name: getattr(self, name) for name in _RECORD_FIELD_NAMES})
 
     @classmethod
     def from_json(cls, text: str) -> RequestRecord:
@@ -137,6 +137,7 @@ class RequestRecord:
 
 _RECORD_FIELDS = dataclasses.fields(RequestRecord)
 _RECORD_FIELD_NAMES = tuple(f.name for f in _RECORD_FIELDS)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def _ms(seconds: float) -> float:
@@ -206,56 +207,69 @@ def _sample(name: str, labels: tuple[tuple[str, str], ...]) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _histogram(
+def _histogram_names(
     name: str, buckets: tuple[float, ...], labels: tuple[tuple[str, str], ...]
-) -> tuple[tuple[tuple[float, str], ...], str, str, str]:
-    """A histogram's sample names: (bound, bucket name) pairs, then the +Inf bucket, the sum
-    and the count."""
+) -> tuple[tuple[str, ...], str, str]:
+    """A histogram's sample names: its buckets by bound (+Inf last), its sum, its count."""
     bucket_labels = dict(labels)
-    bounded = tuple(
-        (bound, sample_key(name + "_bucket", {**bucket_labels, "le": format_number(bound)}))
-        for bound in buckets
-    )
+    bounds = [format_number(bound) for bound in buckets] + ["+Inf"]
     return (
-        bounded,
-        sample_key(name + "_bucket", {**bucket_labels, "le": "+Inf"}),
+        tuple(sample_key(name + "_bucket", {**bucket_labels, "le": le}) for le in bounds),
         sample_key(name + "_sum", bucket_labels),
         sample_key(name + "_count", bucket_labels),
     )
 
 
-def _observe(
-    counters: dict[str, float],
-    name: str,
-    buckets: tuple[float, ...],
-    labels: tuple[tuple[str, str], ...],
-    value: float,
-) -> None:
-    bounded, infinite, total, count = _histogram(name, buckets, labels)
-    if count not in counters:
+class _Histogram:
+    """One label set's observations of a batch: a count per bucket (not cumulative: one
+    increment per observation), made cumulative once, when the batch is taken."""
+
+    def __init__(self, buckets: tuple[float, ...]) -> None:
+        self.buckets = buckets
+        self.slots = [0] * (len(buckets) + 1)
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.slots[bisect.bisect_left(self.buckets, value)] += 1
+        self.total += value
+
+    def add_to(
+        self, counters: dict[str, float], name: str, labels: tuple[tuple[str, str], ...]
+    ) -> None:
+        bucket_names, total_name, count_name = _histogram_names(name, self.buckets, labels)
         # Every bucket is written, zeros included, so a histogram is always complete.
-        for _, key in bounded:
-            counters[key] += 0
-    for bound, key in reversed(bounded):
-        if value > bound:
-            break
-        counters[key] += 1
-    counters[infinite] += 1
-    counters[total] += value
-    counters[count] += 1
+        cumulative = 0
+        for bucket_name, count in zip(bucket_names, self.slots):
+            cumulative += count
+            counters[bucket_name] += cumulative
+        counters[total_name] += self.total
+        counters[count_name] += cumulative
 
 
-def stats_batch(records: Sequence[RequestRecord]) -> StatsBatch:
-    """The counters, per-minute series and log entries of ``records``."""
-    counters: dict[str, float] = defaultdict(float)
-    series: dict[int, dict[str, float]] = {}
-    for r in records:
+class StatsAccumulator:
+    """Records added one at a time (each request pays for its own, instead of one flush paying
+    for many at once), taken out as one StatsBatch."""
+
+    def __init__(self) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
+        self._counters: dict[str, float] = defaultdict(float)
+        self._histograms: dict[tuple[str, tuple[tuple[str, str], ...]], _Histogram] = {}
+        self._series: dict[int, dict[str, float]] = {}
+        self._records: list[RequestRecord] = []
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def add(self, r: RequestRecord) -> None:
+        counters = self._counters
         api = (("api", r.api),)
         model = (("model", r.model),)
         counters[_sample(REQUESTS, (*api, *model, ("status", str(r.status))))] += 1
-        _observe(counters, DURATION, DURATION_BUCKETS, api, r.duration)
+        self._observe(DURATION, DURATION_BUCKETS, api, r.duration)
         if r.ttfb is not None:
-            _observe(counters, TTFB, TTFB_BUCKETS, api, r.ttfb)
+            self._observe(TTFB, TTFB_BUCKETS, api, r.ttfb)
         counters[_sample(INPUT_TOKENS, model)] += r.input_tokens
         counters[_sample(OUTPUT_TOKENS, model)] += r.output_tokens
         if r.upstream_status:
@@ -263,7 +277,9 @@ def stats_batch(records: Sequence[RequestRecord]) -> StatsBatch:
         outcome = OUTCOME_SUCCESS if r.success else OUTCOME_FAILURE
         counters[_sample(TOKEN_REQUESTS, (("outcome", outcome), ("token", r.token_display)))] += 1
 
-        minute = series.setdefault(int(r.timestamp // 60 * 60), dict.fromkeys(SERIES_FIELDS, 0))
+        minute = self._series.setdefault(
+            int(r.timestamp // 60 * 60), dict.fromkeys(SERIES_FIELDS, 0)
+        )
         minute["requests"] += 1
         minute["success" if r.success else "failure"] += 1
         minute["duration_sum"] += r.duration
@@ -272,7 +288,41 @@ def stats_batch(records: Sequence[RequestRecord]) -> StatsBatch:
             minute["ttfb_count"] += 1
         minute["input_tokens"] += r.input_tokens
         minute["output_tokens"] += r.output_tokens
-    return StatsBatch(counters=dict(counters), series=series, recent=[r.to_json() for r in records])
+        self._records.append(r)
+
+    def _observe(
+        self,
+        name: str,
+        buckets: tuple[float, ...],
+        labels: tuple[tuple[str, str], ...],
+        value: float,
+    ) -> None:
+        histogram = self._histograms.get((name, labels))
+        if histogram is None:
+            histogram = self._histograms[name, labels] = _Histogram(buckets)
+        histogram.observe(value)
+
+    def take(self, recent_limit: int | None = None) -> StatsBatch:
+        """What was added since the last take; only the newest ``recent_limit`` records are
+        encoded for the log (encoding is most of a record's cost, and the store keeps no more)."""
+        for (name, labels), histogram in self._histograms.items():
+            histogram.add_to(self._counters, name, labels)
+        logged = self._records if recent_limit is None else self._records[-recent_limit:]
+        batch = StatsBatch(
+            counters=dict(self._counters),
+            series=self._series,
+            recent=[record.to_json() for record in logged] if recent_limit != 0 else [],
+        )
+        self._clear()
+        return batch
+
+
+def stats_batch(records: Sequence[RequestRecord]) -> StatsBatch:
+    """The counters, per-minute series and log entries of ``records``."""
+    accumulator = StatsAccumulator()
+    for record in records:
+        accumulator.add(record)
+    return accumulator.take()
 
 
 # ── views computed back from the counters ──
