@@ -156,3 +156,18 @@ def test_a_store_outage_leaves_the_guests_serving(
         state = request(server, "GET", "/dashboard/api/state", headers=bearer(ADMIN_PASSWORD))
         assert state.status == 503
         assert state.json()["error"].startswith("the token store failed")
+
+
+def test_workers_of_one_server_share_the_sqlite_pool(mock: MockUpstream, tmp_path: Path) -> None:
+    """`serve --workers 2` on the default store: a token added through whichever worker
+    answers serves through both, in one round robin (the cursor lives in the file)."""
+    first, second = (mock.add_user(n).token for n in ("Worker 1", "Worker 2"))
+    env = pool_env(mock, ZAI_TOKEN=first, ANONYMOUS_MODE="false")
+    with serving(tmp_path, "--workers", "2", env=env) as server:
+        admin(server, "POST", "/dashboard/api/tokens", {"tokens": second})
+        start = len(mock.completions)
+        for _ in range(12):
+            ask(server)  # answered by either worker; none may fail for want of a token
+        used = [c.headers["authorization"] for c in mock.completions[start:]]
+        assert used.count(f"Bearer {first}") == used.count(f"Bearer {second}") == 6
+        assert all(used[i] != used[i + 1] for i in range(len(used) - 1))
