@@ -10,15 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import socket
-import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from zaiproxy.testing.redis_server import REDIS_SERVER, RedisServer
 from zaiproxy.tokens.pool import token_id
 from zaiproxy.tokens.request_log import KEEP_MINUTES, KEEP_RECENT
 from zaiproxy.tokens.sqlite_store import SqliteStore
@@ -27,46 +25,6 @@ from zaiproxy.tokens.store import PoolPolicy, TokenStore
 
 POLICY = PoolPolicy()
 SECRET = b"bench"
-
-
-@contextmanager
-def redis_server() -> Iterator[str | None]:
-    """A throwaway redis-server on a free port; None when none is installed."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        yield None
-        return
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with tempfile.TemporaryDirectory() as directory:
-        process = subprocess.Popen(
-            [
-                executable,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                directory,
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                with socket.socket() as client:
-                    if client.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                time.sleep(0.05)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            process.terminate()
-            process.wait()
 
 
 @asynccontextmanager
@@ -154,13 +112,13 @@ async def main(args: argparse.Namespace) -> None:
         sqlite = SqliteStore(Path(directory) / "bench.db")
         async with opened(sqlite, args.tokens) as store:
             await measure("sqlite", store, args)
-    with redis_server() as url:
-        if url is None:
-            print("pick+report[redis]: skipped, no redis-server installed")
-            return
-        from zaiproxy.tokens.redis_store import RedisStore
+    if not os.path.exists(REDIS_SERVER):
+        print(f"pick+report[redis]: skipped, no {REDIS_SERVER}")
+        return
+    from zaiproxy.tokens.redis_store import RedisStore
 
-        async with opened(RedisStore(url), args.tokens) as store:
+    with RedisServer() as redis:
+        async with opened(RedisStore(redis.url), args.tokens) as store:
             await measure("redis", store, args)
 
 

@@ -22,7 +22,7 @@ import ipaddress
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, TypeVar
@@ -656,7 +656,8 @@ def split_list(raw: str) -> list[str]:
     return [item.strip() for item in re.split(r"[,\n]", raw) if item.strip()]
 
 
-def _unique(values: list[str]) -> tuple[str, ...]:
+def unique(values: Iterable[str]) -> tuple[str, ...]:
+    """The non-empty values, first occurrences in order."""
     return tuple(dict.fromkeys(v for v in values if v))
 
 
@@ -1042,7 +1043,7 @@ def _resolve_fields(env: dict[str, str], notices: list[str]) -> dict[str, object
     values: dict[str, object] = {}
 
     api_keys = [raw("AUTH_TOKEN"), *split_list(env.get("AUTH_TOKENS", "")), raw("DEFAULT_KEY")]
-    values["api_keys"] = _unique(api_keys)
+    values["api_keys"] = unique(api_keys)
     skip = get(("SKIP_AUTH_TOKEN",), parse_bool, False)
     values["skip_auth"] = skip or not values["api_keys"]
 
@@ -1081,7 +1082,7 @@ def _resolve_fields(env: dict[str, str], notices: list[str]) -> dict[str, object
     values["log_level"] = log_level
 
     values["anonymous_mode"] = get(("ANONYMOUS_MODE", "ENABLE_GUEST_TOKEN"), parse_bool, True)
-    values["user_tokens"] = _unique(
+    values["user_tokens"] = unique(
         [
             *split_list(env.get("ZAI_TOKEN", "")),
             raw("TOKEN"),
@@ -1133,7 +1134,7 @@ def _resolve_fields(env: dict[str, str], notices: list[str]) -> dict[str, object
     values["redis_url"] = raw("REDIS_URL") or None
     values["token_delete_invalid"] = get(("TOKEN_AUTO_DELETE_INVALID",), parse_bool, False)
     values["dashboard_enabled"] = get(("DASHBOARD_ENABLED",), parse_bool, True)
-    cors = _unique(split_list(env.get("CORS_ORIGINS", "")))
+    cors = unique(split_list(env.get("CORS_ORIGINS", "")))
     values["cors_origins"] = cors or ("*",)
 
     if raw("LONGCAT_TOKEN"):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from starlette.requests import Request
 
-from zaiproxy.server.auth import presented_keys
+from zaiproxy.server.auth import matches_any, presented_keys
 
 SESSION_COOKIE = "zaiproxy_session"
 SESSION_LIFETIME = 24 * 3600.0
@@ -102,10 +102,7 @@ class AdminAuth:
 
     def accepts(self, secret: str) -> bool:
         """Constant time over every configured secret, whichever matches."""
-        matched = False
-        for known in self._secrets:
-            matched |= hmac.compare_digest(secret.encode(), known)
-        return matched
+        return matches_any(secret, self._secrets)
 
     def verify(self, client: str, secret: str) -> bool:
         """Whether ``secret`` is an admin secret; a wrong one counts against ``client``, which

@@ -31,7 +31,7 @@ from zaiproxy.tokens.stats import (
     series_points,
     statistics,
 )
-from zaiproxy.tokens.store import SOURCE_API, SOURCE_DASHBOARD
+from zaiproxy.tokens.store import ROLE_USER, SOURCE_API, SOURCE_DASHBOARD
 
 log = logging.getLogger("zaiproxy.server")
 
@@ -93,9 +93,9 @@ async def _json(request: Request) -> Any:
 def _token_list(value: Any) -> list[str]:
     """Tokens given as one pasted text (newlines / commas) or a JSON list of them."""
     if isinstance(value, str):
-        return parse_token_text(value)
+        return list(parse_token_text(value))
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return parse_token_text("\n".join(value))
+        return list(parse_token_text("\n".join(value)))
     return []
 
 
@@ -152,7 +152,7 @@ async def pool_health_check(request: Request, service: ProxyService, operations:
     if not results:
         raise AdminError(404, "the token pool is empty")
     duration = time.monotonic() - started
-    healthy = sum(r.role == "user" for r in results)
+    healthy = sum(r.role == ROLE_USER for r in results)
     unhealthy = len(results) - healthy
     answer: dict[str, Any] = {
         "status": "completed",
@@ -170,7 +170,7 @@ async def pool_health_check(request: Request, service: ProxyService, operations:
         answer["recommendations"] = [
             f"{r.display}: {r.error or 'the token belongs to a guest'}"
             for r in results
-            if r.role != "user"
+            if r.role != ROLE_USER
         ]
     return answer
 

@@ -34,6 +34,14 @@ def presented_keys(request: Request) -> Iterator[str]:
             yield value
 
 
+def matches_any(value: str, keys: Sequence[bytes]) -> bool:
+    """Whether ``value`` is one of ``keys``, compared in constant time against every one."""
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(value.encode(), key)
+    return matched
+
+
 class Authenticator:
     """Checks a request's key against the configured ones (AUTH_TOKEN, AUTH_TOKENS, DEFAULT_KEY)."""
 
@@ -55,7 +63,6 @@ class Authenticator:
         # Every comparison runs, so the time taken does not tell which key (or carrier) matched.
         matched = False
         for value in presented:
-            for key in self._keys:
-                matched |= hmac.compare_digest(value.encode(), key)
+            matched |= matches_any(value, self._keys)
         if not matched:
             raise ApiError(401, "Invalid API key", code="invalid_api_key")

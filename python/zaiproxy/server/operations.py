@@ -51,13 +51,13 @@ class Operations:
         self.admin: AdminAuth | None = None
         self._starting: asyncio.Task[None] | None = None
         self._upkeep: asyncio.Task[None] | None = None
+        self._ready = False
 
     async def ready(self, detect_role: RoleCheck) -> None:
         """Starts everything once (concurrent first requests wait for the same start)."""
-        starting = self._starting
-        started = starting is not None and starting.done() and not starting.cancelled()
-        if started and starting.exception() is None:  # type: ignore[union-attr]
+        if self._ready:
             return  # the common case, once per request: nothing to wait for
+        starting = self._starting
         if starting is None:
             starting = self._starting = asyncio.ensure_future(self._start(detect_role))
         try:
@@ -92,10 +92,11 @@ class Operations:
         self._upkeep = asyncio.ensure_future(
             PoolUpkeep(self.pool, health_check_interval=settings.token_health_check_interval).run()
         )
+        self._ready = True
 
     async def close(self) -> None:
         if self._upkeep is not None:
             self._upkeep.cancel()
-        if self._starting is not None and self._starting.done():
+        if self._ready:
             await self.requests.flush()
             await self.pool.close()

@@ -8,10 +8,15 @@ older shape had a masked token, the display stands in for it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import Any
 
-from zaiproxy.tokens.stats import RequestRecord, Statistics
+from zaiproxy.tokens.stats import (
+    GUEST_DISPLAY,
+    RequestRecord,
+    Statistics,
+    local_time,
+    milliseconds,
+)
 from zaiproxy.tokens.store import (
     ROLE_GUEST,
     ROLE_INVALID,
@@ -23,14 +28,11 @@ STATE_SERVING = "serving"
 STATE_COOLING = "cooling"
 STATE_DISABLED = "disabled"
 STATES = (STATE_SERVING, STATE_COOLING, STATE_DISABLED, ROLE_GUEST, ROLE_INVALID)
-GUEST_DISPLAY = "guest"
 
 
 def iso(moment: float, timespec: str = "milliseconds") -> str | None:
-    """Local time with its offset, as the older proxies printed it; None for 'never' (0)."""
-    if not moment:
-        return None
-    return datetime.fromtimestamp(moment, timezone.utc).astimezone().isoformat(timespec=timespec)
+    """``local_time``, or None for 'never' (0)."""
+    return local_time(moment, timespec) if moment else None
 
 
 def token_state(record: TokenRecord, now: float) -> str:
@@ -170,7 +172,7 @@ def overview_request(record: RequestRecord) -> dict[str, Any]:
         "method": record.method,
         "path": record.path,
         "status": record.status,
-        "duration_ms": round(record.duration * 1000, 1),
+        "duration_ms": milliseconds(record.duration),
         "client_ip": record.client_ip,
         "token_display": record.token_display,
         "token_source": record.token_source,

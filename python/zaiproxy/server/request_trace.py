@@ -38,18 +38,12 @@ class RequestTrace:
 
     def opened(self, stream: ChatStream) -> None:
         """The upstream answered: remember who served it."""
+        # The server's user tokens all come from the pool: without a pool id it is a guest.
         self._token_id = stream.token_id
-        identity = stream.identity
-        if self._token_id is not None:
-            self._token_source = "pool"
-        elif identity is not None and identity.guest:
-            self._token_source = "anonymous"
-        else:
-            self._token_source = "static"
+        self._token_source = "pool" if self._token_id is not None else "anonymous"
 
     def first_byte(self) -> None:
-        if self._first_byte is None:
-            self._first_byte = time.monotonic()
+        self._first_byte = time.monotonic()
 
     def failed(self, message: str, upstream_status: int = 0) -> None:
         self._error = message

@@ -20,13 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from zaiproxy import core
-from zaiproxy.tokens.sources import (
-    LegacyImport,
-    TokenFile,
-    read_legacy_database,
-    read_legacy_state,
-    unique,
-)
+from zaiproxy.config import unique
+from zaiproxy.tokens.sources import LegacyImport, TokenFile, read_legacy_database, read_legacy_state
 from zaiproxy.tokens.store import (
     ROLE_GUEST,
     ROLE_INVALID,

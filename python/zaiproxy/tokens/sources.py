@@ -8,23 +8,17 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from zaiproxy.config import split_list, unique
 
-def parse_token_text(text: str) -> list[str]:
+
+def parse_token_text(text: str) -> tuple[str, ...]:
     """Tokens from text: newline- and/or comma-separated, ``#`` starts a comment (a token never
     contains one), blanks ignored, duplicates dropped (first kept)."""
-    found: list[str] = []
-    for line in text.splitlines():
-        content = line.split("#", 1)[0]
-        found.extend(part.strip() for part in content.split(","))
-    return unique(found)
-
-
-def unique(tokens: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(t for t in tokens if t))
+    without_comments = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    return unique(split_list(without_comments))
 
 
 class TokenFile:
@@ -34,7 +28,7 @@ class TokenFile:
         self.path = Path(path)
         self._signature: tuple[int, int, int] | None = None
 
-    def read_if_changed(self) -> list[str] | None:
+    def read_if_changed(self) -> tuple[str, ...] | None:
         """The file's tokens when it changed since the last call (a missing file has none);
         None when it did not change."""
         try:
@@ -46,12 +40,12 @@ class TokenFile:
             return None
         self._signature = signature
         if signature == (0, 0, 0):
-            return []
+            return ()
         try:
             return parse_token_text(self.path.read_text("utf-8", errors="replace"))
         except FileNotFoundError:  # removed between the stat and the read
             self._signature = (0, 0, 0)
-            return []
+            return ()
 
 
 @dataclass(frozen=True)

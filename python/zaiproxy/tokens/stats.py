@@ -61,6 +61,7 @@ SERIES_FIELDS = (
     "output_tokens",
 )
 
+GUEST_DISPLAY = "guest"  # a guest session's place where a token's display would be
 OUTCOME_SUCCESS = "success"
 OUTCOME_FAILURE = "failure"
 
@@ -98,7 +99,7 @@ class RequestRecord:
     def token_display(self) -> str:
         if self.token_id is not None:
             return "token:" + self.token_id[:8]
-        return "guest" if self.token_source == "anonymous" else "none"
+        return GUEST_DISPLAY if self.token_source == "anonymous" else "none"
 
     def to_json(self) -> str:
         # Not dataclasses.asdict, which deep-copies every value: this runs for every request.
@@ -115,14 +116,13 @@ class RequestRecord:
 
     def log_entry(self) -> dict[str, Any]:
         """The dashboard's recent-request object."""
-        moment = datetime.fromtimestamp(self.timestamp, timezone.utc).astimezone()
         return {
-            "timestamp": moment.isoformat(timespec="milliseconds"),
+            "timestamp": local_time(self.timestamp),
             "method": self.method,
             "path": self.path,
             "status": self.status,
-            "duration_ms": _ms(self.duration),
-            "ttfb_ms": None if self.ttfb is None else _ms(self.ttfb),
+            "duration_ms": milliseconds(self.duration),
+            "ttfb_ms": None if self.ttfb is None else milliseconds(self.ttfb),
             "model": self.model,
             "stream": self.stream,
             "client_ip": self.client_ip,
@@ -140,8 +140,13 @@ _RECORD_FIELD_NAMES = tuple(f.name for f in _RECORD_FIELDS)
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
-def _ms(seconds: float) -> float:
+def milliseconds(seconds: float) -> float:
     return round(seconds * 1000.0, 1)
+
+
+def local_time(moment: float, timespec: str = "milliseconds") -> str:
+    """Local time with its offset, as the older proxies printed it."""
+    return datetime.fromtimestamp(moment, timezone.utc).astimezone().isoformat(timespec=timespec)
 
 
 # ── counter names: one format, one parser ──
@@ -329,7 +334,7 @@ def stats_batch(records: Sequence[RequestRecord]) -> StatsBatch:
 
 
 def _average_ms(total_seconds: float, count: float) -> float:
-    return _ms(total_seconds / count) if count else 0.0
+    return milliseconds(total_seconds / count) if count else 0.0
 
 
 @dataclass
