@@ -2,21 +2,34 @@
 # Installs what building and testing zaiproxy needs on a Debian machine: system packages with
 # apt-get (only those missing) and a virtual environment with the Python build requirements.
 # Safe to run again; it does nothing that is already done.
+#
+#   scripts/install-deps.sh           everything: build, tests, lint (make test, CI)
+#   scripts/install-deps.sh --build   only what building the wheel needs (deploy/Dockerfile)
 set -euo pipefail
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
-APT_PACKAGES=(
+BUILD_PACKAGES=(
   g++ make cmake ninja-build pkg-config
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev   # the core
+  patchelf                                             # auditwheel repair (the manylinux wheel)
+)
+TEST_PACKAGES=(
   libgtest-dev libbenchmark-dev                        # C++ tests and benchmarks
   clang-format                                         # C++ formatting check
   openssl                                              # throwaway TLS certificates in tests
   curl                                                 # the README's curl examples, in tests
   redis-server                                         # the shared-pool tests (REDIS_URL)
   chromium fonts-dejavu-core                           # the dashboard's browser test
+  nginx-light                                          # deploy/nginx.conf's SSE test
 )
+
+case "${1:-}" in
+  --build) APT_PACKAGES=("${BUILD_PACKAGES[@]}") ;;
+  "") APT_PACKAGES=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  *) echo "usage: $0 [--build]" >&2; exit 2 ;;
+esac
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

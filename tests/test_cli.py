@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+import zaiproxy as zaiproxy_package
 from zaiproxy.testing import MockUpstream, Reply
 
 from conftest import GOLDEN
@@ -19,10 +23,22 @@ def zaiproxy(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[byte
     )
 
 
-def test_version() -> None:
-    done = zaiproxy("version")
-    assert done.returncode == 0
-    assert done.stdout.decode().startswith("zaiproxy 0.")
+def project_version() -> str:
+    """The one place the version is written: pyproject.toml."""
+    text = (Path(__file__).parent.parent / "pyproject.toml").read_text()
+    found = re.search(r'^version = "([^"]+)"$', text, re.MULTILINE)
+    assert found, "pyproject.toml has no version line"
+    return found.group(1)
+
+
+def test_version_comes_from_pyproject_everywhere() -> None:
+    version = project_version()
+    assert zaiproxy_package.__version__ == version
+    assert importlib.metadata.version("zaiproxy") == version
+    for args in (["--version"], ["version"]):
+        done = zaiproxy(*args)
+        assert done.returncode == 0
+        assert done.stdout.decode() == f"zaiproxy {version}\n"
 
 
 def test_sign_prints_the_signature_of_the_given_inputs() -> None:

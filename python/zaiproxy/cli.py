@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="zaiproxy",
         description="Unofficial OpenAI/Anthropic-compatible proxy for Z.ai GLM models.",
     )
+    parser.add_argument("--version", action="version", version=f"zaiproxy {core.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("version", help="print the version").set_defaults(run=_cmd_version)
