@@ -8,7 +8,7 @@ JOBS   ?= $(shell nproc)
 PY_DIRS := $(wildcard python tests examples bench)
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: run test deps install bench-engine bench-proxy bench-pool cpp-test py-test lint bench format clean
+.PHONY: run test deps install dist wheelhouse bench-engine bench-proxy bench-pool cpp-test py-test lint bench format clean
 
 run: install
 	$(VENV)/bin/zaiproxy serve $(SERVE_ARGS)
@@ -24,6 +24,21 @@ $(VENV)/.deps-installed: scripts/install-deps.sh
 # Builds the C++ core into the package and installs it into the venv (incremental).
 install: deps
 	$(PY) -m pip install -q --no-build-isolation ".[dev]"
+
+# The packages in dist/: an sdist and a wheel (python -m build; the wheel from the same incremental
+# build directory as `install`), and the manylinux wheel that auditwheel repair makes of it,
+# bundling libcurl, OpenSSL and what they link. deploy/Dockerfile builds its image from this.
+dist: deps
+	rm -rf dist
+	$(PY) -m build --quiet --no-isolation --sdist --wheel --outdir dist .
+	PATH="$(abspath $(VENV))/bin:$$PATH" auditwheel repair --wheel-dir dist dist/zaiproxy-*-linux_*.whl
+	@ls -1 dist
+
+# The runtime dependencies of the manylinux wheel, so that the tests install it into a fresh
+# virtual environment without the network.
+WHEELHOUSE := $(BUILD)/wheelhouse
+wheelhouse: dist
+	$(PY) -m pip download -q --dest $(WHEELHOUSE) "$$(ls dist/zaiproxy-*manylinux*.whl)[server]" openai
 
 # The engine alone against the mock upstream (in a separate process): throughput, engine CPU per
 # upstream event, time to first byte, memory per idle stream. BENCH_ARGS=--quick for a smoke run.
@@ -48,7 +63,7 @@ cpp-test: deps
 	cmake --build $(BUILD)/cpp-test -j$(JOBS)
 	ctest --test-dir $(BUILD)/cpp-test --output-on-failure -j$(JOBS)
 
-py-test: install
+py-test: install wheelhouse
 	$(PY) -m pytest -q
 
 lint: install

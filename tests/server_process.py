@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,11 +127,18 @@ class ServerProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
 
 
-def start_serve(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> ServerProcess:
+def start_serve(
+    cwd: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    program: Sequence[str] = (),
+) -> ServerProcess:
     """`zaiproxy serve --host 127.0.0.1 --port <free> *args` in `cwd`, not yet waited for;
-    `env` is its whole environment (default: clean_env())."""
+    `env` is its whole environment (default: clean_env()); `program` is the command that runs
+    `zaiproxy` (default: this test's interpreter)."""
     port = free_port()
-    command = zaiproxy_command("serve", "--host", "127.0.0.1", "--port", str(port), *args)
+    serve_args = ("serve", "--host", "127.0.0.1", "--port", str(port), *args)
+    command = [*program, *serve_args] if program else zaiproxy_command(*serve_args)
     with open(cwd / "stdout.log", "wb") as stdout, open(cwd / "stderr.log", "wb") as stderr:
         process = subprocess.Popen(
             command,
@@ -145,9 +152,14 @@ def start_serve(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> 
 
 
 @contextlib.contextmanager
-def serving(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> Iterator[ServerProcess]:
+def serving(
+    cwd: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    program: Sequence[str] = (),
+) -> Iterator[ServerProcess]:
     """A healthy `zaiproxy serve` for the block, killed at its end."""
-    server = start_serve(cwd, *args, env=env)
+    server = start_serve(cwd, *args, env=env, program=program)
     try:
         server.wait_healthy()
         yield server

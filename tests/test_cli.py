@@ -5,15 +5,13 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import zaiproxy as zaiproxy_package
 from zaiproxy.testing import MockUpstream, Reply
 
-from conftest import GOLDEN
+from conftest import GOLDEN, project_version
 from oracle import parse
 
 
@@ -21,14 +19,6 @@ def zaiproxy(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[byte
     return subprocess.run(
         [sys.executable, "-m", "zaiproxy.cli", *args], input=stdin, capture_output=True, timeout=60
     )
-
-
-def project_version() -> str:
-    """The one place the version is written: pyproject.toml."""
-    text = (Path(__file__).parent.parent / "pyproject.toml").read_text()
-    found = re.search(r'^version = "([^"]+)"$', text, re.MULTILINE)
-    assert found, "pyproject.toml has no version line"
-    return found.group(1)
 
 
 def test_version_comes_from_pyproject_everywhere() -> None:

@@ -16,6 +16,7 @@ import openai
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
+from conftest import require_host
 from server_process import (
     RawResponse,
     ServerProcess,
@@ -86,10 +87,12 @@ def closed_server(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # The system's Chromium: the tests never download a browser.
+    chromium = shutil.which("chromium")
+    require_host(chromium is not None, "chromium (apt-get install chromium)")
     with sync_playwright() as playwright:
-        # The system's Chromium: the tests never download a browser.
         browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+            executable_path=chromium,
             args=["--no-sandbox"],
         )
         yield browser

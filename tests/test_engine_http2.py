@@ -20,6 +20,7 @@ from hypercorn.config import Config
 from zaiproxy import core
 from zaiproxy.testing.background import BackgroundServer
 from zaiproxy.upstream import EngineSettings, UpstreamEngine
+from zaiproxy.upstream.engine import CA_BUNDLES
 from zaiproxy.upstream.errors import UpstreamUnreachable
 
 from oracle import parse_openai_sse
@@ -121,3 +122,21 @@ def test_tls_verification_is_on_by_default(server: Http2Server) -> None:
             engine.fetch_sync(core.HttpRequest(url=f"https://127.0.0.1:{server.port}/"))
     finally:
         engine.close()
+
+
+def test_ssl_cert_file_names_the_trusted_bundle(
+    server: Http2Server, certificate: tuple[Path, Path]
+) -> None:
+    engine = UpstreamEngine(EngineSettings.from_env({"SSL_CERT_FILE": str(certificate[0])}))
+    try:
+        response = engine.fetch_sync(core.HttpRequest(url=f"https://127.0.0.1:{server.port}/"))
+        assert response.status == 200
+    finally:
+        engine.close()
+
+
+def test_without_ssl_cert_file_the_engine_names_the_systems_bundle() -> None:
+    # The manylinux wheel's libcurl would otherwise look only where its build machine keeps it.
+    ca_file = EngineSettings.from_env({}).ca_file
+    assert ca_file in CA_BUNDLES
+    assert Path(ca_file).is_file()

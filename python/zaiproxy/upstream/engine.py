@@ -23,6 +23,26 @@ if TYPE_CHECKING:
     from zaiproxy._core import ErrorDict, UsageDict
 
 
+# Where distributions keep the system's CA bundle. The manylinux wheel's libcurl was built on one
+# distribution and looks in that one's place only, so the engine names the bundle itself.
+CA_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Arch, Alpine, Gentoo
+    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL, CentOS, Amazon Linux
+    "/etc/ssl/ca-bundle.pem",  # openSUSE
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  # RHEL's extracted trust store
+    "/etc/ssl/cert.pem",  # macOS, Alpine, FreeBSD
+)
+
+
+def system_ca_file(env: Mapping[str, str]) -> str:
+    """SSL_CERT_FILE (OpenSSL's own variable), else the first CA bundle this machine has, else
+    "" (libcurl's built-in default)."""
+    chosen = env.get("SSL_CERT_FILE")
+    if chosen:
+        return chosen
+    return next((path for path in CA_BUNDLES if os.path.isfile(path)), "")
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """How the engine talks to the upstream (timeouts in seconds)."""
@@ -43,7 +63,7 @@ class EngineSettings:
     ) -> EngineSettings:
         """Proxy settings as the older proxies read them: ``SOCKS5_PROXY`` wins, then
         ``HTTPS_PROXY`` (for an https upstream) or ``HTTP_PROXY``; ``NO_PROXY`` lists bypasses.
-        Lower-case names work too."""
+        Lower-case names work too. The CA bundle is ``SSL_CERT_FILE`` or the system's."""
         env = os.environ if env is None else env
 
         def read(name: str) -> str:
@@ -57,7 +77,7 @@ class EngineSettings:
             proxy = "socks5h://" + proxy[len("socks5://") :]
         if not proxy:
             proxy = (read("HTTPS_PROXY") if scheme == "https" else "") or read("HTTP_PROXY")
-        return cls(proxy=proxy, no_proxy=read("NO_PROXY"))
+        return cls(proxy=proxy, no_proxy=read("NO_PROXY"), ca_file=system_ca_file(env))
 
 
 @dataclass
