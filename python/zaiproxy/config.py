@@ -305,7 +305,8 @@ ENV_VARIABLES: tuple[EnvVar, ...] = (
         "ZAIPROXY_CONNECT_TIMEOUT",
         (),
         "10",
-        "Seconds to connect to the upstream (a failure is a 502, retried on another identity).",
+        "Seconds to connect to the upstream (past them a 504, a refused connection a 502; "
+        "neither is retried, another identity reaches the same host).",
         "connect_timeout",
     ),
     EnvVar(
@@ -487,7 +488,8 @@ ENV_VARIABLES: tuple[EnvVar, ...] = (
         "DASHBOARD_ENABLED",
         (),
         "true",
-        "Serve `/dashboard` (its JSON endpoints and `/metrics` stay, behind authentication).",
+        "Serve `/dashboard` and its JSON endpoints (`/dashboard/api/*`, `/dashboard/stats`, "
+        "`/dashboard/requests`); `/metrics` and the token-pool API stay either way.",
         "dashboard_enabled",
     ),
     # Accepted so old .env files keep working, but without effect
