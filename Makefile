@@ -8,7 +8,7 @@ JOBS   ?= $(shell nproc)
 PY_DIRS := $(wildcard python tests examples bench)
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: run test deps install dist wheelhouse bench-engine bench-proxy bench-pool cpp-test py-test lint bench format clean
+.PHONY: run test deps build-deps install dist wheelhouse bench-engine bench-proxy bench-pool cpp-test py-test lint bench format clean
 
 run: install
 	$(VENV)/bin/zaiproxy serve $(SERVE_ARGS)
@@ -19,6 +19,13 @@ deps: $(VENV)/.deps-installed
 
 $(VENV)/.deps-installed: scripts/install-deps.sh
 	VENV=$(VENV) scripts/install-deps.sh
+	touch $@ $(VENV)/.build-deps-installed
+
+# Only what building needs: deploy/Dockerfile's builder runs `make dist` without the test packages.
+build-deps: $(VENV)/.build-deps-installed
+
+$(VENV)/.build-deps-installed: scripts/install-deps.sh
+	VENV=$(VENV) scripts/install-deps.sh --build
 	touch $@
 
 # Builds the C++ core into the package and installs it into the venv (incremental).
@@ -28,7 +35,7 @@ install: deps
 # The packages in dist/: an sdist and a wheel (python -m build; the wheel from the same incremental
 # build directory as `install`), and the manylinux wheel that auditwheel repair makes of it,
 # bundling libcurl, OpenSSL and what they link. deploy/Dockerfile builds its image from this.
-dist: deps
+dist: build-deps
 	rm -rf dist
 	$(PY) -m build --quiet --no-isolation --sdist --wheel --outdir dist .
 	PATH="$(abspath $(VENV))/bin:$$PATH" auditwheel repair --wheel-dir dist dist/zaiproxy-*-linux_*.whl

@@ -22,6 +22,7 @@ TEST_PACKAGES=(
   redis-server                                         # the shared-pool tests (REDIS_URL)
   chromium fonts-dejavu-core                           # the dashboard's browser test
   nginx-light                                          # deploy/nginx.conf's SSE test
+  systemd                                              # systemd-analyze: deploy/zaiproxy.service
 )
 
 case "${1:-}" in

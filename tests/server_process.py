@@ -127,44 +127,56 @@ class ServerProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
 
 
+def start_command(
+    command: Sequence[str], cwd: Path, port: int, env: Mapping[str, str] | None = None
+) -> ServerProcess:
+    """Any server command line that will listen on `port`, started in `cwd` (its logs there) in
+    a process group of its own (for the teardown), not yet waited for; `env` is its whole
+    environment (default: clean_env())."""
+    with open(cwd / "stdout.log", "wb") as stdout, open(cwd / "stderr.log", "wb") as stderr:
+        process = subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            env=dict(env) if env is not None else clean_env(),
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    return ServerProcess(process, port, cwd)
+
+
 def start_serve(
     cwd: Path,
     *args: str,
     env: Mapping[str, str] | None = None,
     program: Sequence[str] = (),
 ) -> ServerProcess:
-    """`zaiproxy serve --host 127.0.0.1 --port <free> *args` in `cwd`, not yet waited for;
-    `env` is its whole environment (default: clean_env()); `program` is the command that runs
-    `zaiproxy` (default: this test's interpreter)."""
+    """`zaiproxy serve --host 127.0.0.1 --port <free> *args` in `cwd` (see start_command);
+    `program` is the command that runs `zaiproxy` (default: this test's interpreter)."""
     port = free_port()
     serve_args = ("serve", "--host", "127.0.0.1", "--port", str(port), *args)
     command = [*program, *serve_args] if program else zaiproxy_command(*serve_args)
-    with open(cwd / "stdout.log", "wb") as stdout, open(cwd / "stderr.log", "wb") as stderr:
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=dict(env) if env is not None else clean_env(),
-            stdout=stdout,
-            stderr=stderr,
-            start_new_session=True,  # a process group of its own, for the teardown
-        )
-    return ServerProcess(process, port, cwd)
+    return start_command(command, cwd, port, env)
 
 
 @contextlib.contextmanager
-def serving(
-    cwd: Path,
-    *args: str,
-    env: Mapping[str, str] | None = None,
-    program: Sequence[str] = (),
-) -> Iterator[ServerProcess]:
-    """A healthy `zaiproxy serve` for the block, killed at its end."""
-    server = start_serve(cwd, *args, env=env, program=program)
+def healthy(server: ServerProcess) -> Iterator[ServerProcess]:
+    """The started server, once healthy, for the block; killed at its end."""
     try:
         server.wait_healthy()
         yield server
     finally:
         server.kill()
+
+
+def serving(
+    cwd: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    program: Sequence[str] = (),
+) -> contextlib.AbstractContextManager[ServerProcess]:
+    """A healthy `zaiproxy serve` for the block, killed at its end."""
+    return healthy(start_serve(cwd, *args, env=env, program=program))
 
 
 @dataclass(frozen=True)

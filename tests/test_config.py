@@ -300,6 +300,14 @@ def test_request_fields() -> None:
     assert got.cors_origins == ("https://a.example", "https://b.example")
 
 
+def test_trusted_forwarders() -> None:
+    assert settings().forwarded_allow_ips == ("127.0.0.1",)
+    assert settings(FORWARDED_ALLOW_IPS="10.0.0.5, 10.0.0.6,").forwarded_allow_ips == (
+        "10.0.0.5",
+        "10.0.0.6",
+    )
+
+
 @pytest.mark.parametrize("name", ["TOOL_SUPPORT", "ENABLE_TOOLIFY"])
 def test_tool_aliases(name: str) -> None:
     assert settings(**{name: "off"}).tools_enabled is False

@@ -13,6 +13,9 @@ from zaiproxy import core
 
 OUTPUTS = ("openai-sse", "openai-json", "anthropic-sse", "anthropic-json")
 THINK_MODES = ("reasoning", "think", "quote", "strip", "details", "drop", "raw")
+# The server's liveness route (zaiproxy/server/routes.py). Written here rather than imported:
+# importing the routes loads FastAPI, on every probe of a container's health check.
+HEALTH_PATH = "/health"
 
 
 def _cmd_version(_: argparse.Namespace) -> int:
@@ -131,6 +134,48 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def _cmd_health(args: argparse.Namespace) -> int:
+    """Exit status 0 when the server answers its health route, 1 otherwise (Docker's
+    HEALTHCHECK reserves 2), with a one-line reason either way."""
+    import http.client
+    import json
+    import urllib.error
+    import urllib.request
+
+    url = args.url
+    if url is None:
+        from zaiproxy.config import Settings
+        from zaiproxy.serve import proxy_url
+
+        try:
+            settings = Settings.from_env(env_file=args.env_file)
+        except (OSError, ValueError) as error:
+            print(f"unhealthy: invalid configuration: {error}", file=sys.stderr)
+            return 1
+        url = proxy_url(settings) + HEALTH_PATH
+    # No proxy handler: HTTP_PROXY / HTTPS_PROXY may be set for the upstream, and this probe of
+    # the local server must not go through them.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=args.timeout) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        reason = f"HTTP {error.code}"
+    except urllib.error.URLError as error:
+        reason = str(error.reason)
+    # A timeout or a dropped connection while reading, something else than HTTP, not JSON.
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        reason = str(error) or type(error).__name__
+    else:
+        if isinstance(body, dict) and body.get("status") == "healthy":
+            print(f"healthy: {url}")
+            return 0
+        reason = f"unexpected answer {body!r}"
+    # One line, whatever the error's text holds (a bad status line keeps its line break).
+    print(f"unhealthy: {url}: {' '.join(reason.split())}", file=sys.stderr)
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zaiproxy",
@@ -184,6 +229,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-probe", action="store_true", help="only print the configuration; contact nothing"
     )
     check.set_defaults(run=_cmd_check)
+
+    health = commands.add_parser(
+        "health", help="exit 0 if the local server answers its health route, else 1"
+    )
+    health.add_argument(
+        "--url",
+        help=f"default: http://<HOST>:<PORT><ROOT_PATH>{HEALTH_PATH} from the settings "
+        "(127.0.0.1 for 0.0.0.0)",
+    )
+    health.add_argument(
+        "--env-file", help="read the settings from this file instead of ./.env (for the URL)"
+    )
+    health.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+    health.set_defaults(run=_cmd_health)
     return parser
 
 

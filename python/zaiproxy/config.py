@@ -330,6 +330,15 @@ ENV_VARIABLES: tuple[EnvVar, ...] = (
         "Allowed CORS origins, comma-separated.",
         "cors_origins",
     ),
+    EnvVar(
+        "FORWARDED_ALLOW_IPS",
+        (),
+        "127.0.0.1",
+        "Reverse proxies (addresses, comma-separated; `*` for any) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed: the client address of the request log and of the "
+        "login throttle. Under Granian and uvicorn alike.",
+        "forwarded_allow_ips",
+    ),
     # The upstream protocol (read by profile.py from Settings.environment)
     EnvVar(
         "ZAIPROXY_PROFILE",
@@ -797,6 +806,7 @@ class Settings:
     upstream_models: bool = False  # merge the upstream's /api/models into GET /v1/models
     max_body_bytes: int = 32 * 1024 * 1024
     cors_origins: tuple[str, ...] = ("*",)
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
 
     # The token pool, statistics and dashboard
     tokens_file: str = "tokens.txt"  # AUTH_TOKENS_FILE
@@ -955,6 +965,7 @@ class Settings:
                 f" idle {self.idle_timeout:g} s",
             ),
             ("CORS origins", ", ".join(self.cors_origins)),
+            ("Trusted reverse proxies", ", ".join(self.forwarded_allow_ips)),
             ("Tokens file", self.tokens_file),
             (
                 "Pool cooldown",
@@ -1138,6 +1149,8 @@ def _resolve_fields(env: dict[str, str], notices: list[str]) -> dict[str, object
     values["dashboard_enabled"] = get(("DASHBOARD_ENABLED",), parse_bool, True)
     cors = unique(split_list(env.get("CORS_ORIGINS", "")))
     values["cors_origins"] = cors or ("*",)
+    forwarders = unique(split_list(env.get("FORWARDED_ALLOW_IPS", "")))
+    values["forwarded_allow_ips"] = forwarders or ("127.0.0.1",)
 
     if raw("LONGCAT_TOKEN"):
         notices.append(

@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from zaiproxy.config import ENV_FILE_VARIABLE, ENV_VARIABLES, Settings, mask_url_credentials
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 # The factory, called in each worker: it builds the app from that worker's environment (the same
 # thing ``zaiproxy.server:app`` does lazily), and it cannot be shadowed by a submodule's name.
 APP_TARGET = "zaiproxy.server:create_app"
+GRANIAN_APP_TARGET = "zaiproxy.serve:granian_app"
 ORIGIN_VARIABLE = "ZAIPROXY_ORIGIN"
 WORKER_STOP_TIMEOUT = 10  # seconds a Granian worker gets to stop before it is killed
 
@@ -295,6 +296,18 @@ def print_warnings(settings: Settings) -> None:
 # ── the servers ──
 
 
+def granian_app() -> Any:
+    """The app as Granian's workers load it. Granian has no proxy-headers option of its own
+    (uvicorn's is on by default), so the X-Forwarded-For and X-Forwarded-Proto of the trusted
+    proxies (FORWARDED_ALLOW_IPS) are applied here."""
+    from granian.utils.proxies import wrap_asgi_with_proxy_headers
+
+    from zaiproxy.server import create_app
+
+    settings = Settings.from_env(env_file=os.environ.get(ENV_FILE_VARIABLE) or None)
+    return wrap_asgi_with_proxy_headers(create_app(settings), list(settings.forwarded_allow_ips))
+
+
 def run_granian(settings: Settings) -> None:
     """Granian's multi-process server; it handles SIGTERM/SIGINT itself and returns."""
     from granian import Granian
@@ -302,7 +315,7 @@ def run_granian(settings: Settings) -> None:
     from granian.log import LogLevels
 
     server = Granian(
-        APP_TARGET,
+        GRANIAN_APP_TARGET,
         address=settings.host,
         port=settings.port,
         interface=Interfaces.ASGI,
@@ -315,6 +328,9 @@ def run_granian(settings: Settings) -> None:
         # deadlock in Granian's runtime drop (emmett-framework/granian#875): kill it instead of
         # waiting forever.
         workers_kill_timeout=WORKER_STOP_TIMEOUT,
+        # A worker that dies (out of memory, a crash in a native library) is replaced, not the
+        # end of the whole server.
+        respawn_failed_workers=True,
     )
     try:
         server.serve()
@@ -341,6 +357,7 @@ def run_uvicorn(settings: Settings) -> None:
         workers=settings.workers,
         log_level=settings.log_level,
         factory=True,
+        forwarded_allow_ips=list(settings.forwarded_allow_ips),
     )
 
 
