@@ -37,7 +37,7 @@ install: deps
 # bundling libcurl, OpenSSL and what they link. deploy/Dockerfile builds its image from this.
 dist: build-deps
 	rm -rf dist
-	$(PY) -m build --quiet --no-isolation --sdist --wheel --outdir dist .
+	$(PY) -m build --no-isolation --sdist --wheel --outdir dist .
 	PATH="$(abspath $(VENV))/bin:$$PATH" auditwheel repair --wheel-dir dist dist/zaiproxy-*-linux_*.whl
 	@ls -1 dist
 

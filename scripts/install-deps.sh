@@ -37,6 +37,11 @@ for package in "${APT_PACKAGES[@]}"; do
     || missing+=("$package")
 done
 if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then missing+=(python3-venv); fi
+# Python.h for the extension: Debian's python3 comes without it (the python:*-slim images have it).
+if ! "$PYTHON" -c 'import os, sysconfig
+assert os.path.isfile(os.path.join(sysconfig.get_path("include"), "Python.h"))' 2>/dev/null; then
+  missing+=(python3-dev)
+fi
 
 if ((${#missing[@]})); then
   echo "installing Debian packages: ${missing[*]}"
