@@ -9,6 +9,7 @@ The machine "without libcurl or any -dev package" is this one seen through a mou
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import openai
 import pytest
+import yaml
 
 from conftest import ROOT, project_version, require_host
 from server_process import API_KEY, clean_env, serving
@@ -219,20 +221,41 @@ def test_the_wheel_serves_an_openai_sdk_request_without_system_libcurl(
         assert all(path.startswith(bundled) and "/zaiproxy.libs/" in path for path in libraries)
 
 
+def build_identifiers(platform: str, archs: str | None = None) -> list[str]:
+    """What cibuildwheel would build from pyproject.toml on `platform` (CIBW_ARCHS: `archs`)."""
+    env = dict(os.environ)
+    env.pop("CIBW_ARCHS", None)
+    if archs:
+        env["CIBW_ARCHS"] = archs
+    done = subprocess.run(
+        [Path(sys.executable).parent / "cibuildwheel", "--print-build-identifiers",
+         "--platform", platform],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
 def test_cibuildwheel_accepts_the_configuration_and_builds_the_promised_wheels() -> None:
-    cibuildwheel = Path(sys.executable).parent / "cibuildwheel"
-    identifiers: dict[str, list[str]] = {}
-    for platform in ("linux", "macos"):
-        done = subprocess.run(
-            [cibuildwheel, "--print-build-identifiers", "--platform", platform],
-            cwd=ROOT, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        identifiers[platform] = done.stdout.split()
     pythons = ("cp39", "cp310", "cp311", "cp312", "cp313")
+    linux = build_identifiers("linux")
     for arch in ("x86_64", "aarch64"):
         assert {f"{py}-manylinux_{arch}" for py in pythons} == {
-            i for i in identifiers["linux"] if i.endswith(f"manylinux_{arch}")
+            i for i in linux if i.endswith(f"manylinux_{arch}")
         }
-    assert len(identifiers["linux"]) == 2 * len(pythons), "musllinux or PyPy slipped in"
-    assert {i.split("-")[0] for i in identifiers["macos"]} == set(pythons)
+    assert len(linux) == 2 * len(pythons), "musllinux or PyPy slipped in"
+    assert {i.split("-")[0] for i in build_identifiers("macos")} == set(pythons)
+
+
+def test_the_release_workflow_builds_every_configured_wheel() -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "wheels.yml").read_text())
+    steps = workflow["jobs"]["wheels"]["steps"]
+    (action,) = [step["uses"] for step in steps if step["uses"].startswith("pypa/cibuildwheel@")]
+    # The configuration is checked here by the cibuildwheel the workflow runs.
+    assert action == f"pypa/cibuildwheel@v{importlib.metadata.version('cibuildwheel')}"
+    built: dict[str, set[str]] = {"linux": set(), "macos": set()}
+    for job in workflow["jobs"]["wheels"]["strategy"]["matrix"]["include"]:
+        platform = "macos" if job["runner"].startswith("macos") else "linux"
+        built[platform].update(build_identifiers(platform, job["archs"]))
+    assert built["linux"] == set(build_identifiers("linux"))
+    assert {i.split("-", 1)[1] for i in built["macos"]} == {"macosx_arm64", "macosx_x86_64"}
