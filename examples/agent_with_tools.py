@@ -9,9 +9,9 @@ Start the proxy in one terminal, then run the agent, with a question of your own
     zaiproxy serve
     python examples/agent_with_tools.py "What is the weather in Paris, and what is 18 + 4?"
 
-(``zaiproxy serve --mock-upstream`` works too, but its canned model never calls a tool, so the
-agent stops after one step.) ``ZAIPROXY_BASE_URL``, ``ZAIPROXY_API_KEY`` and ``ZAIPROXY_MODEL``
-work as in examples/openai_client.py.
+(``zaiproxy serve --mock-upstream`` works too, offline: its canned model calls the first tool
+with made-up arguments, then answers.) ``ZAIPROXY_BASE_URL``, ``ZAIPROXY_API_KEY`` and
+``ZAIPROXY_MODEL`` work as in examples/openai_client.py.
 """
 
 from __future__ import annotations

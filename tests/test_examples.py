@@ -185,6 +185,22 @@ def test_agent_runs_the_tools_and_sends_their_results_back(
     assert "<tool_result>\n22\n</tool_result>" in history[-1]
 
 
+def test_agent_runs_offline_against_the_built_in_mock(tmp_path: Path) -> None:
+    """`zaiproxy serve --mock-upstream`, as the examples' README says: its canned model calls the
+    first offered tool with arguments that fit its schema, then answers."""
+    env = clean_env(AUTH_TOKEN=API_KEY, **PROXY_ENV)
+    with serving(tmp_path, "--mock-upstream", env=env) as server:
+        lines = run_example("agent_with_tools.py", server, tmp_path, "Weather in Oslo?")
+    weather = '{"city": "example", "temperature_c": 18, "conditions": "sunny"}'
+    assert lines[:2] == [
+        "question: Weather in Oslo?",
+        f'step 1: get_weather({{"city":"example"}}) -> {weather}',
+    ]
+    assert lines[2].startswith("answer: Hello from zaiproxy's built-in mock")
+    assert 'You said: "Weather in Oslo?"' in lines[2]
+    assert len(lines) == 3
+
+
 # ── the FastAPI embedding, as its own server ──
 
 

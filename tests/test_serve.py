@@ -11,11 +11,13 @@ import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import openai
 import pytest
 
+from zaiproxy.serve import demo_arguments
 from zaiproxy.testing import MockUpstream
 
 from server_process import (
@@ -245,3 +247,32 @@ def test_check_without_probes_only_prints_the_configuration(tmp_path: Path) -> N
     assert ":9191" in done.stdout
     assert "sk-dotenv-key-0123456789" not in done.stdout + done.stderr
     assert "Upstream probes" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("schema", "arguments"),
+    [
+        (
+            {
+                "type": "object",
+                "properties": {
+                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                    "days": {"type": "integer"},
+                    "city": {"type": "string"},
+                },
+                "required": ["unit", "days"],
+            },
+            {"unit": "celsius", "days": 1},
+        ),
+        # Nothing required: every property, and a value even for an untyped one.
+        (
+            {"properties": {"flag": {"type": "boolean"}, "tags": {"type": "array"}, "x": {}}},
+            {"flag": True, "tags": [], "x": "example"},
+        ),
+        ({}, {}),
+    ],
+)
+def test_the_built_in_mock_makes_up_arguments_that_fit_the_schema(
+    schema: dict[str, Any], arguments: dict[str, Any]
+) -> None:
+    assert demo_arguments(schema) == arguments

@@ -196,11 +196,45 @@ def check_port(host: str, port: int) -> None:
 # ── the built-in mock upstream ──
 
 
+# Made-up argument values by JSON type, for the built-in mock's tool calls.
+DEMO_VALUES: dict[str, Any] = {
+    "string": "example",
+    "integer": 1,
+    "number": 1,
+    "boolean": True,
+    "array": [],
+    "object": {},
+}
+
+
+def demo_arguments(schema: dict[str, Any]) -> dict[str, Any]:
+    """Arguments that fit a tool's parameters: every required one (or every one, when none is
+    required), an enum's first value or a made-up value of its type."""
+    properties = schema.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    required = schema.get("required")
+    names = required if isinstance(required, list) and required else list(properties)
+    arguments = {}
+    for name in names:
+        spec = properties.get(name)
+        spec = spec if isinstance(spec, dict) else {}
+        enum = spec.get("enum")
+        arguments[name] = enum[0] if enum else DEMO_VALUES.get(spec.get("type"), "example")
+    return arguments
+
+
 def friendly_reply(request: RecordedRequest) -> Reply:
-    """What the mock answers: a real-looking reply that says where it came from."""
+    """What the mock answers: a real-looking reply that says where it came from. Offered tools,
+    it calls the first one once (with made-up arguments), then answers with what it returned, so
+    that a client's tool loop runs offline too."""
     from zaiproxy.testing import Reply
+    from zaiproxy.testing.replies import answers_tool_results, offered_tools
 
     prompt = " ".join(request.signature_prompt.split())
+    tools = offered_tools(request.json)
+    if tools and not answers_tool_results(request.json):
+        name, schema = tools[0]
+        return Reply.tool_call(name, demo_arguments(schema), text_before="Let me use a tool.")
     if len(prompt) > 200:
         prompt = prompt[:200] + "…"
     text = (

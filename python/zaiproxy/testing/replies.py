@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import secrets
 import string
@@ -24,6 +25,11 @@ HTML = "text/html; charset=utf-8"
 DEFAULT_USAGE = (10, 5, 15)
 BULK_WRITE_BYTES = 256 * 1024  # one transport write per this many bytes of a pre-rendered stream
 TRIGGER = re.compile(r"<Function_[A-Za-z0-9]+_Start/>")
+# How the default tool prompt lists an offered tool: "N. NAME", then its description, its
+# parameters' JSON schema and its required arguments, each on an indented line.
+OFFERED_TOOL = re.compile(
+    r"^\d+\. (\S+)\n   description: .*?\n   parameters: (\{.*?\})\n   required: ", re.M | re.S
+)
 
 SIGNATURE_FAILED = {"detail": "403: Signature validation failed: 签名验证失败"}
 VERSION_CHECK_FAILED = {"error": {"detail": "Your client version check is failed", "code": 426}}
@@ -97,10 +103,11 @@ class Reply:
         return self.content_type.startswith("text/event-stream")
 
     def for_request(self, request: RecordedRequest) -> Reply:
-        """The reply to send; a resolved reply keeps the pacing set on its resolver."""
+        """The reply to send; a resolved reply keeps the pacing set on its resolver. A resolver
+        may answer with a reply that resolves in turn (a tool call, say)."""
         if self.resolve is None:
             return self
-        resolved = self.resolve(request)
+        resolved = self.resolve(request).for_request(request)
         return (
             resolved if self.pacing.is_bulk else dataclasses.replace(resolved, pacing=self.pacing)
         )
@@ -344,17 +351,44 @@ class Reply:
 
 def find_trigger(body: Any) -> str | None:
     """The tool trigger of the first system message that holds one."""
-    messages = body.get("messages") if isinstance(body, dict) else None
-    for message in messages if isinstance(messages, list) else []:
-        if not isinstance(message, dict) or message.get("role") != "system":
-            continue
-        content = message.get("content")
-        texts = [content] if isinstance(content, str) else _text_parts(content)
-        for text in texts:
-            found = TRIGGER.search(text)
-            if found:
-                return found.group(0)
+    for text in _system_texts(body):
+        found = TRIGGER.search(text)
+        if found:
+            return found.group(0)
     return None
+
+
+def offered_tools(body: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The tools the default tool prompt offers: each one's name and parameters' JSON schema."""
+    tools = []
+    for text in _system_texts(body):
+        for name, parameters in OFFERED_TOOL.findall(text):
+            try:
+                schema = json.loads(parameters)
+            except ValueError:
+                continue
+            tools.append((name, schema if isinstance(schema, dict) else {}))
+    return tools
+
+
+def answers_tool_results(body: Any) -> bool:
+    """Whether the conversation ends with tool results (the tool prompt's <tool_result>)."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
+        return False
+    content = messages[-1].get("content")
+    texts = [content] if isinstance(content, str) else _text_parts(content)
+    return any("<tool_result>" in text for text in texts)
+
+
+def _system_texts(body: Any) -> list[str]:
+    messages = body.get("messages") if isinstance(body, dict) else None
+    texts = []
+    for message in messages if isinstance(messages, list) else []:
+        if isinstance(message, dict) and message.get("role") == "system":
+            content = message.get("content")
+            texts += [content] if isinstance(content, str) else _text_parts(content)
+    return texts
 
 
 def _text_parts(content: Any) -> list[str]:
