@@ -42,10 +42,13 @@ dist: build-deps
 	@ls -1 dist
 
 # The runtime dependencies of the manylinux wheel, so that the tests install it into a fresh
-# virtual environment without the network.
+# virtual environment without the network. What an earlier run downloaded is enough when it is.
 WHEELHOUSE := $(BUILD)/wheelhouse
+WHEELHOUSE_REQUIREMENTS = "$$(ls dist/zaiproxy-*manylinux*.whl)[server]" openai
 wheelhouse: dist
-	$(PY) -m pip download -q --dest $(WHEELHOUSE) "$$(ls dist/zaiproxy-*manylinux*.whl)[server]" openai
+	$(PY) -m pip download -q --dest $(WHEELHOUSE) --no-index --find-links $(WHEELHOUSE) \
+	  $(WHEELHOUSE_REQUIREMENTS) 2>/dev/null \
+	  || $(PY) -m pip download -q --dest $(WHEELHOUSE) $(WHEELHOUSE_REQUIREMENTS)
 
 # The engine alone against the mock upstream (in a separate process): throughput, engine CPU per
 # upstream event, time to first byte, memory per idle stream. BENCH_ARGS=--quick for a smoke run.
