@@ -2,18 +2,19 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
-#include <sys/epoll.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
+#if defined(__APPLE__)
+#include <mach/mach.h>
+#endif
+
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
 #include "engine_channel.hpp"
+#include "poller.hpp"
 #include "transfer.hpp"
 #include "transfer_failure.hpp"
 
@@ -34,15 +35,48 @@ void init_curl_once() {
   });
 }
 
+double seconds(const timespec& time) {
+  return static_cast<double>(time.tv_sec) + static_cast<double>(time.tv_nsec) / 1e9;
+}
+
+// The CPU time of another thread, for stats(); 0 if the system will not say.
+double thread_cpu_seconds(pthread_t thread) {
+#if defined(__APPLE__)
+  thread_basic_info_data_t info{};
+  mach_msg_type_number_t count = THREAD_BASIC_INFO_COUNT;
+  if (thread_info(pthread_mach_thread_np(thread), THREAD_BASIC_INFO,
+                  reinterpret_cast<thread_info_t>(&info), &count) != KERN_SUCCESS)
+    return 0;
+  return info.user_time.seconds + info.system_time.seconds +
+         (info.user_time.microseconds + info.system_time.microseconds) / 1e6;
+#else
+  clockid_t clock;
+  timespec used{};
+  if (pthread_getcpuclockid(thread, &clock) != 0 || clock_gettime(clock, &used) != 0) return 0;
+  return seconds(used);
+#endif
+}
+
+// Named, so that top -H and /proc/<pid>/task show the engine's CPU apart from Python's. Called on
+// the engine thread itself: macOS names only the calling thread.
+void name_this_thread(const char* name) {
+#if defined(__APPLE__)
+  pthread_setname_np(name);
+#else
+  pthread_setname_np(pthread_self(), name);
+#endif
+}
+
 }  // namespace
 
-// The engine thread. curl's socket interface drives the transfers from one epoll set, so a wake-up
-// costs work for the sockets that are ready only, however many streams are open; new work arrives
-// through the channel's wake fd, which is in the same epoll set.
+// The engine thread. curl's socket interface drives the transfers from one poller (epoll on
+// Linux), so a wake-up costs work for the sockets that are ready only, however many streams are
+// open; new work arrives through the channel's wake fd, which the same poller watches.
 class Engine::Loop {
  public:
   explicit Loop(EngineOptions options)
-      : options_(std::move(options)), channel_(std::make_shared<EngineChannel>()) {
+      : options_(std::move(options)),
+        channel_(std::make_shared<EngineChannel>(options_.event_backend)) {
     init_curl_once();
   }
 
@@ -70,11 +104,7 @@ class Engine::Loop {
   double cpu_seconds() const {
     std::lock_guard lock(thread_mutex_);
     if (!thread_.joinable()) return final_cpu_seconds_;
-    clockid_t clock;
-    timespec used{};
-    if (pthread_getcpuclockid(native_thread_, &clock) != 0) return 0;
-    if (clock_gettime(clock, &used) != 0) return 0;
-    return static_cast<double>(used.tv_sec) + static_cast<double>(used.tv_nsec) / 1e9;
+    return thread_cpu_seconds(native_thread_);
   }
 
   void stop() {
@@ -84,8 +114,7 @@ class Engine::Loop {
     if (!thread_.joinable()) return;
     stopping_.store(true);
     // The wake fd may already be drained: post cannot reach a closed channel, so signal the fd.
-    const uint64_t one = 1;
-    [[maybe_unused]] ssize_t written = write(channel_->wake_fd(), &one, sizeof one);
+    channel_->wake();
     thread_.join();
   }
 
@@ -95,36 +124,34 @@ class Engine::Loop {
     if (stopped_) throw std::runtime_error("the engine is stopped");
     if (thread_.joinable()) return;
     multi_ = curl_multi_init();
-    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-    if (!multi_ || epoll_fd_ < 0) throw std::runtime_error("cannot set up the engine");
+    if (!multi_) throw std::runtime_error("cannot set up the engine");
+    poller_ = Poller::create(options_.event_backend);
     curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Loop::on_socket);
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Loop::on_timer);
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-    watch(channel_->wake_fd(), EPOLLIN);
+    poller_->watch(channel_->wake_fd(), true, false);
     thread_ = std::thread([this] { run(); });
     native_thread_ = thread_.native_handle();
-    // Named, so that top -H and /proc/<pid>/task show the engine's CPU apart from Python's.
-    pthread_setname_np(native_thread_, "zaiproxy-engine");
   }
 
   void run() {
-    epoll_event events[256];
+    name_this_thread("zaiproxy-engine");
+    std::vector<PollEvent> ready;
     Clock::time_point next_sweep = Clock::now() + kSweepInterval;
     while (!stopping_.load(std::memory_order_relaxed)) {
-      const int ready = epoll_wait(epoll_fd_, events, 256, wait_ms(next_sweep));
-      for (int i = 0; i < ready; ++i) {
-        const int fd = events[i].data.fd;
-        if (fd == channel_->wake_fd()) {
+      poller_->wait(wait_ms(next_sweep), ready);
+      for (const PollEvent& event : ready) {
+        if (event.fd == channel_->wake_fd()) {
           run_commands();
           continue;
         }
         int action = 0;
-        if (events[i].events & (EPOLLIN | EPOLLHUP)) action |= CURL_CSELECT_IN;
-        if (events[i].events & EPOLLOUT) action |= CURL_CSELECT_OUT;
-        if (events[i].events & EPOLLERR) action |= CURL_CSELECT_ERR;
-        curl_multi_socket_action(multi_, fd, action, &running_);
+        if (event.readable) action |= CURL_CSELECT_IN;
+        if (event.writable) action |= CURL_CSELECT_OUT;
+        if (event.error) action |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(multi_, event.fd, action, &running_);
         deliver_pending();
       }
       const Clock::time_point now = Clock::now();
@@ -231,33 +258,21 @@ class Engine::Loop {
       // thread itself, for after the join.
       timespec used{};
       clock_gettime(CLOCK_THREAD_CPUTIME_ID, &used);
-      final_cpu_seconds_ =
-          static_cast<double>(used.tv_sec) + static_cast<double>(used.tv_nsec) / 1e9;
+      final_cpu_seconds_ = seconds(used);
     }
     curl_multi_cleanup(multi_);
     multi_ = nullptr;
-    close(epoll_fd_);
-    epoll_fd_ = -1;
-  }
-
-  void watch(int fd, uint32_t events) {
-    epoll_event event{};
-    event.events = events;
-    event.data.fd = fd;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) != 0 && errno == ENOENT)
-      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
+    poller_.reset();
   }
 
   static int on_socket(CURL*, curl_socket_t fd, int what, void* self, void*) {
-    Loop& loop = *static_cast<Loop*>(self);
+    Poller& poller = *static_cast<Loop*>(self)->poller_;
     if (what == CURL_POLL_REMOVE) {
-      epoll_ctl(loop.epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      poller.forget(fd);
       return 0;
     }
-    uint32_t events = 0;
-    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) events |= EPOLLIN;
-    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) events |= EPOLLOUT;
-    loop.watch(fd, events);
+    poller.watch(fd, what == CURL_POLL_IN || what == CURL_POLL_INOUT,
+                 what == CURL_POLL_OUT || what == CURL_POLL_INOUT);
     return 0;
   }
 
@@ -284,7 +299,7 @@ class Engine::Loop {
 
   // Engine thread only.
   CURLM* multi_ = nullptr;
-  int epoll_fd_ = -1;
+  std::unique_ptr<Poller> poller_;
   int running_ = 0;
   std::optional<Clock::time_point> timer_;
   TransferMap transfers_;

@@ -1,61 +1,27 @@
 #include "engine_channel.hpp"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <stdexcept>
-#include <string>
-
 #include "transfer.hpp"
 
 namespace zaiproxy {
 
-namespace {
-
-int make_eventfd() {
-  const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (fd < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
-  return fd;
-}
-
-void signal_eventfd(int fd) {
-  const uint64_t one = 1;
-  // EAGAIN means the counter is saturated: the fd is readable anyway.
-  [[maybe_unused]] ssize_t written = write(fd, &one, sizeof one);
-}
-
-void drain_eventfd(int fd) {
-  uint64_t count;
-  [[maybe_unused]] ssize_t got = read(fd, &count, sizeof count);
-}
-
-}  // namespace
-
-EngineChannel::EngineChannel() : ready_fd_(make_eventfd()), wake_fd_(make_eventfd()) {}
-
-EngineChannel::~EngineChannel() {
-  ::close(ready_fd_);
-  ::close(wake_fd_);
-}
+EngineChannel::EngineChannel(EventBackend backend) : ready_(backend), wake_(backend) {}
 
 void EngineChannel::mark_ready(uint64_t stream_id) {
   bool first;
   {
     std::lock_guard lock(ready_mutex_);
-    first = ready_.empty();
-    ready_.push_back(stream_id);
+    first = ready_ids_.empty();
+    ready_ids_.push_back(stream_id);
   }
   // One write per batch: the reader drains the whole list on one wake-up.
-  if (first) signal_eventfd(ready_fd_);
+  if (first) ready_.signal();
 }
 
 std::vector<uint64_t> EngineChannel::take_ready() {
-  drain_eventfd(ready_fd_);
+  ready_.drain();
   std::vector<uint64_t> ids;
   std::lock_guard lock(ready_mutex_);
-  ids.swap(ready_);
+  ids.swap(ready_ids_);
   return ids;
 }
 
@@ -67,12 +33,12 @@ bool EngineChannel::post(EngineCommand command) {
     first = commands_.empty();
     commands_.push_back(std::move(command));
   }
-  if (first) signal_eventfd(wake_fd_);
+  if (first) wake_.signal();
   return true;
 }
 
 std::vector<EngineCommand> EngineChannel::take_commands() {
-  drain_eventfd(wake_fd_);
+  wake_.drain();
   std::vector<EngineCommand> commands;
   std::lock_guard lock(command_mutex_);
   commands.swap(commands_);

@@ -1,5 +1,5 @@
-// What the engine thread and the readers share: the ready list behind the readers' eventfd, the
-// command queue behind the engine's wake-up eventfd, the counters, and each stream's state.
+// What the engine thread and the readers share: the ready list behind the readers' wake fd, the
+// command queue behind the engine's own, the counters, and each stream's state.
 #pragma once
 
 #include <atomic>
@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "wake_fd.hpp"
 #include "zaiproxy/engine.hpp"
 
 namespace zaiproxy {
@@ -39,18 +40,19 @@ struct EngineCommand {
 // Owned jointly by the engine and every stream, so a stream outliving its engine stays safe.
 class EngineChannel {
  public:
-  EngineChannel();
-  ~EngineChannel();
+  explicit EngineChannel(EventBackend backend);
   EngineChannel(const EngineChannel&) = delete;
   EngineChannel& operator=(const EngineChannel&) = delete;
 
-  // Readers' side: the eventfd that says some stream is ready, and the ids behind it.
-  int ready_fd() const { return ready_fd_; }
+  // Readers' side: the fd that says some stream is ready, and the ids behind it.
+  int ready_fd() const { return ready_.fd(); }
   void mark_ready(uint64_t stream_id);
   std::vector<uint64_t> take_ready();
 
   // Engine side: commands from any thread; the wake fd is readable while some are queued.
-  int wake_fd() const { return wake_fd_; }
+  int wake_fd() const { return wake_.fd(); }
+  // Wakes the engine with no command (to see that it is stopping).
+  void wake() const { wake_.signal(); }
   // False once closed: the command is dropped (the engine stopped).
   bool post(EngineCommand command);
   std::vector<EngineCommand> take_commands();
@@ -59,10 +61,10 @@ class EngineChannel {
   EngineCounters counters;
 
  private:
-  int ready_fd_ = -1;
-  int wake_fd_ = -1;
+  WakeFd ready_;
+  WakeFd wake_;
   std::mutex ready_mutex_;
-  std::vector<uint64_t> ready_;
+  std::vector<uint64_t> ready_ids_;
   std::mutex command_mutex_;
   std::vector<EngineCommand> commands_;
   bool closed_ = false;

@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -31,6 +33,16 @@ using Framing = ScriptedResponse::Framing;
 
 // Long enough for a loaded machine, short enough that a stuck engine fails instead of hanging.
 constexpr auto kPatience = 10s;
+
+// The suite runs once per event backend (CMakeLists.txt): ZAIPROXY_TEST_EVENT_BACKEND=portable
+// runs it through poll() and a self-pipe, what macOS gets.
+EngineOptions test_options() {
+  EngineOptions options;
+  const char* backend = std::getenv("ZAIPROXY_TEST_EVENT_BACKEND");
+  if (backend != nullptr && std::string_view(backend) == "portable")
+    options.event_backend = EventBackend::Portable;
+  return options;
+}
 
 struct Outcome {
   std::string output;
@@ -119,7 +131,7 @@ TEST(Engine, RawGetReturnsStatusHeadersAndBody) {
   response.headers = {{"X-Test", "yes"}, {"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}};
   response.add("first ").add("second ", 30ms).add("third", 30ms);
   server.enqueue(response);
-  Engine engine;
+  Engine engine(test_options());
   auto stream = engine.open(get(server, "/path?q=1"), std::nullopt);
   const Outcome outcome = read_all(*stream);
   ASSERT_TRUE(outcome.ended);
@@ -148,7 +160,7 @@ TEST(Engine, PostBodyAndHeadersArriveExactly) {
   ok.add("ok");
   server.enqueue(ok);
   server.enqueue(ok);
-  Engine engine;
+  Engine engine(test_options());
   HttpRequest request;
   request.method = "POST";
   request.url = server.url("/submit");
@@ -192,7 +204,7 @@ TEST(Engine, PostBodyAndHeadersArriveExactly) {
 TEST(Engine, PipelineTurnsStreamAIntoOpenAiSse) {
   LoopbackServer server;
   server.enqueue(sse_response(stream_a()));
-  Engine engine;
+  Engine engine(test_options());
   auto stream = engine.open(completion_request(server), openai_sse());
   const Outcome outcome = read_all(*stream);
   ASSERT_TRUE(outcome.ended);
@@ -223,7 +235,7 @@ TEST(Engine, NonSuccessStatusWithPipelineIsAnHttpFailureWithoutOutput) {
   const std::string body = R"({"detail":"Too many requests in flight","code":429})";
   refused.add(body.substr(0, 10)).add(body.substr(10), 20ms);
   server.enqueue(refused);
-  Engine engine;
+  Engine engine(test_options());
   auto stream = engine.open(completion_request(server), openai_sse());
   const Outcome outcome = read_all(*stream);
   ASSERT_TRUE(outcome.ended);
@@ -243,7 +255,7 @@ TEST(Engine, NonSuccessStatusWithPipelineIsAnHttpFailureWithoutOutput) {
 TEST(Engine, InStreamErrorBeforeContentIsAnInStreamFailure) {
   LoopbackServer server;
   server.enqueue(sse_response(testing::read_golden("e1_error_426.sse"), 16));
-  Engine engine;
+  Engine engine(test_options());
   auto stream = engine.open(completion_request(server), openai_sse());
   const Outcome outcome = read_all(*stream);
   ASSERT_TRUE(outcome.ended);
@@ -267,7 +279,7 @@ TEST(Engine, ConnectionDropAfterContentEndsWithAnInBandErrorFrame) {
     response.framing = framing;
     response.disconnect_after = 2;
     server.enqueue(response);
-    Engine engine;
+    Engine engine(test_options());
     auto stream = engine.open(completion_request(server), openai_sse());
     const Outcome outcome = read_all(*stream);
     ASSERT_TRUE(outcome.ended);
@@ -293,7 +305,7 @@ TEST(Engine, ConnectionDropBeforeAnyByteIsANetworkFailure) {
   ScriptedResponse response = sse_response(sse_event("answer", "never"));
   response.disconnect_after = 0;
   server.enqueue(response);
-  Engine engine;
+  Engine engine(test_options());
   auto stream = engine.open(completion_request(server), openai_sse());
   const Outcome outcome = read_all(*stream);
   ASSERT_TRUE(outcome.ended);
@@ -310,7 +322,7 @@ TEST(Engine, CancelMidStreamFreesEverything) {
   response.add(sse_event("answer", "first "));
   response.stall = 30s;
   server.enqueue(response);
-  Engine engine;
+  Engine engine(test_options());
   auto stream = engine.open(completion_request(server), openai_sse());
   std::string output;
   ASSERT_TRUE(stream->wait(kPatience));
@@ -338,7 +350,7 @@ TEST(Engine, DroppingAnUnreadStreamCancelsIt) {
   response.framing = Framing::Chunked;
   response.stall = 30s;
   server.enqueue(response);
-  Engine engine;
+  Engine engine(test_options());
   auto stream = engine.open(get(server), std::nullopt);
   ASSERT_TRUE(stream->wait(kPatience));
   stream.reset();
@@ -365,7 +377,7 @@ TEST(Engine, SlowReaderPausesTheTransferAndLosesNothing) {
   }
   server.enqueue(sse_response(sse, 8192));
 
-  EngineOptions options;
+  EngineOptions options = test_options();
   options.stream_buffer_bytes = 4096;
   Engine engine(options);
   auto slow_read = [](Stream& stream) {
@@ -409,7 +421,7 @@ TEST(Engine, FirstByteTimeout) {
   late.head_delay = 5s;
   late.add("late");
   server.enqueue(late);
-  EngineOptions options;
+  EngineOptions options = test_options();
   options.first_byte_timeout = 300ms;
   Engine engine(options);
   const Clock::time_point started = Clock::now();
@@ -432,7 +444,7 @@ TEST(Engine, IdleTimeoutAfterContentEndsInBand) {
   ScriptedResponse response = sse_response("");
   response.add(sse_event("answer", "early ")).add(sse_event("answer", "late"), 5s);
   server.enqueue(response);
-  EngineOptions options;
+  EngineOptions options = test_options();
   options.idle_timeout = 300ms;
   Engine engine(options);
   const Clock::time_point started = Clock::now();
@@ -454,7 +466,7 @@ TEST(Engine, IdleTimeoutOfARawStreamIsReportedAfterItsOutput) {
   response.add("some ");
   response.stall = 5s;
   server.enqueue(response);
-  EngineOptions options;
+  EngineOptions options = test_options();
   options.idle_timeout = 300ms;
   Engine engine(options);
   auto stream = engine.open(get(server), std::nullopt);
@@ -471,7 +483,7 @@ TEST(Engine, ConnectFailureIsAConnectFailure) {
     LoopbackServer closed;  // a port that was just free and is free again
     port = closed.port();
   }
-  Engine engine;
+  Engine engine(test_options());
   HttpRequest request;
   request.url = "http://127.0.0.1:" + std::to_string(port) + "/";
   auto stream = engine.open(request, openai_sse());
@@ -499,7 +511,7 @@ TEST(Engine, StopEndsStreamsInFlightAsCancelled) {
     servers.back()->set_handler([](const RecordedRequest&) { return stalled(); });
   }
   LoopbackServer& server = *servers[0];
-  Engine engine;
+  Engine engine(test_options());
   std::vector<std::shared_ptr<Stream>> streams;
   for (int i = 0; i < 3; ++i) streams.push_back(engine.open(get(*servers[i]), std::nullopt));
   streams.push_back(engine.open(completion_request(*servers[3]), openai_sse()));
@@ -524,7 +536,7 @@ TEST(Engine, StopEndsStreamsInFlightAsCancelled) {
 
 TEST(Engine, StopBeforeAnyStreamAndDestroyWithoutStop) {
   {
-    Engine engine;
+    Engine engine(test_options());
     engine.stop();
     EXPECT_THROW(engine.open(HttpRequest{}, std::nullopt), std::runtime_error);
   }
@@ -532,7 +544,7 @@ TEST(Engine, StopBeforeAnyStreamAndDestroyWithoutStop) {
   server.set_handler([](const RecordedRequest&) { return stalled(); });
   std::shared_ptr<Stream> stream;
   {
-    Engine engine;
+    Engine engine(test_options());
     stream = engine.open(get(server), std::nullopt);
     ASSERT_TRUE(server.wait_for_requests(1, kPatience));
   }  // the destructor stops the engine
@@ -552,7 +564,7 @@ TEST(Engine, AStreamOutlivingItsEngineStaysSafe) {
     }
     return stalled();
   });
-  auto engine = std::make_unique<Engine>();
+  auto engine = std::make_unique<Engine>(test_options());
   auto finished = engine->open(get(server, "/done"), std::nullopt);
   auto running = engine->open(get(server, "/stall"), std::nullopt);
   auto piped = engine->open(completion_request(server), openai_sse());
@@ -596,7 +608,7 @@ TEST(Engine, FiftyConcurrentStreamsAllComplete) {
         sse_event("answer", "reply to ") + sse_event("answer", request.target), 29, 2ms);
     return response;
   });
-  Engine engine;
+  Engine engine(test_options());
   constexpr int kStreams = 50;
   std::vector<std::shared_ptr<Stream>> streams;
   for (int i = 0; i < kStreams; ++i) {
@@ -632,7 +644,7 @@ TEST(Engine, StreamsToOneHttp1HostRunConcurrently) {
     quick.add("quick");
     return quick;
   });
-  Engine engine;
+  Engine engine(test_options());
   // Opened together: while the first connection is being made, curl cannot know yet whether it
   // will multiplex (HTTP/2) or not.
   auto slow = engine.open(get(server, "/stall"), std::nullopt);
@@ -665,7 +677,7 @@ TEST(Engine, TakeReadyReturnsTheReadyStreamsAndTheFdSaysSo) {
     response.add("body of " + request.target);
     return response;
   });
-  Engine engine;
+  Engine engine(test_options());
   EXPECT_FALSE(readable(engine.ready_fd(), 0ms));
   EXPECT_TRUE(engine.take_ready().empty());
 

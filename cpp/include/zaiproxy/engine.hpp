@@ -1,7 +1,7 @@
 // The upstream engine: one thread per process running a libcurl multi handle. Upstream bytes go
 // from curl's write callback straight into the stream's Pipeline; the output waits in a bounded
 // per-stream buffer until its reader takes it. Readers learn that something is ready from an
-// eventfd (asyncio: one add_reader for the whole process) or by blocking on the stream.
+// file descriptor (asyncio: one add_reader for the whole process) or by blocking on the stream.
 #pragma once
 
 #include <chrono>
@@ -17,6 +17,11 @@
 #include "zaiproxy/pipeline.hpp"
 
 namespace zaiproxy {
+
+// How the engine waits on its sockets and wakes its readers. Native: epoll and eventfd on Linux.
+// Portable: poll() and a self-pipe, what other POSIX systems (macOS) get; on Linux it exists so
+// that the tests run the engine through it too.
+enum class EventBackend : uint8_t { Native, Portable };
 
 struct EngineOptions {
   // Output held for a slow reader before the transfer pauses (and resumes at half of it).
@@ -35,6 +40,7 @@ struct EngineOptions {
   // curl's minimum. Upstream events arrive one or a few per read, so a larger buffer buys little
   // (a bulk benchmark stream: 10% CPU at 2 KiB) and an idle stream is 1 KiB smaller (bench/).
   long receive_buffer_bytes = 1024;
+  EventBackend event_backend = EventBackend::Native;
 };
 
 // Why a stream produced no response: reported instead of any output byte, so that the caller can

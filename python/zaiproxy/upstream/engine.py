@@ -1,9 +1,9 @@
 """The asyncio (and blocking) face of the C++ upstream engine.
 
 One ``core.Engine`` per process runs every upstream request on its own thread. Readers learn that
-output is ready from one eventfd registered with the event loop: one wake-up drains the ids of all
-ready streams, and each stream hands over everything it has in one call, so Python moves a batch
-of bytes per wake-up, never a callback per chunk.
+output is ready from one file descriptor (an eventfd; a pipe on macOS) registered with the event
+loop: one wake-up drains the ids of all ready streams, and each stream hands over everything it
+has in one call, so Python moves a batch of bytes per wake-up, never a callback per chunk.
 """
 
 from __future__ import annotations
