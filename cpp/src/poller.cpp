@@ -81,7 +81,7 @@ class PortablePoller final : public Poller {
 
   void wait(int timeout_ms, std::vector<PollEvent>& ready) override {
     ready.clear();
-    if (poll(fds_.data(), fds_.size(), timeout_ms) <= 0) return;
+    if (poll(fds_.data(), static_cast<nfds_t>(fds_.size()), timeout_ms) <= 0) return;
     for (const pollfd& entry : fds_) {
       if (entry.revents == 0) continue;
       ready.push_back({entry.fd, (entry.revents & (POLLIN | POLLHUP)) != 0,
