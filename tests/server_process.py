@@ -93,19 +93,20 @@ class ServerProcess:
             (self.cwd / name).read_text(errors="replace") for name in ("stdout.log", "stderr.log")
         )
 
-    def wait_healthy(self) -> None:
+    def wait_healthy(self, path: str = "/health") -> None:
+        """Until `path` answers 200 (a server of another app: a route of its own)."""
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail(f"serve exited with {self.process.returncode}:\n{self.output()}")
+                pytest.fail(f"the server exited with {self.process.returncode}:\n{self.output()}")
             try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                with urllib.request.urlopen(f"{self.url}{path}", timeout=2) as response:
                     if response.status == 200:
                         return
             except (OSError, urllib.error.URLError):
                 pass
             time.sleep(0.1)
-        pytest.fail(f"serve did not become healthy in {START_TIMEOUT} s:\n{self.output()}")
+        pytest.fail(f"{path} did not answer 200 in {START_TIMEOUT} s:\n{self.output()}")
 
     def stop(self) -> int:
         """SIGTERM, as a service manager stops it; the exit status."""

@@ -12,9 +12,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -34,7 +31,6 @@ from zaiproxy.testing.records import RecordedRequest
 from conftest import EXPECTED
 from server_process import (
     API_KEY,
-    START_TIMEOUT,
     ServerProcess,
     bearer,
     clean_env,
@@ -42,6 +38,7 @@ from server_process import (
     request,
     reset_mock,
     serving,
+    start_command,
 )
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -204,36 +201,15 @@ def test_agent_runs_offline_against_the_built_in_mock(tmp_path: Path) -> None:
 # ── the FastAPI embedding, as its own server ──
 
 
-def wait_until_up(server: ServerProcess, path: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"the example exited with {server.process.returncode}:\n{server.output()}")
-        try:
-            with urllib.request.urlopen(f"{server.url}{path}", timeout=2):
-                return
-        except (OSError, urllib.error.URLError):
-            time.sleep(0.1)
-    pytest.fail(f"the example did not answer on {path} in {START_TIMEOUT} s:\n{server.output()}")
-
-
 def test_embed_in_fastapi(mock_script: MockScript, tmp_path: Path) -> None:
     port = free_port()
     env = clean_env(
         PORT=str(port), ZAIPROXY_ORIGIN=mock_script.mock.url, AUTH_TOKEN="embedded-key", **PROXY_ENV
     )
-    with open(tmp_path / "stdout.log", "wb") as stdout, open(tmp_path / "stderr.log", "wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, str(EXAMPLES / "embed_in_fastapi.py")],
-            cwd=tmp_path,
-            env=env,
-            stdout=stdout,
-            stderr=err,
-            start_new_session=True,
-        )
-    server = ServerProcess(process, port, tmp_path)
+    command = [sys.executable, str(EXAMPLES / "embed_in_fastapi.py")]
+    server = start_command(command, tmp_path, port, env)
     try:
-        wait_until_up(server, "/hello")
+        server.wait_healthy("/hello")
         hello = request(server, "GET", "/hello")
         assert hello.status == 200
         assert hello.json() == {"message": "Hello from my own app"}

@@ -225,8 +225,8 @@ def demo_arguments(schema: dict[str, Any]) -> dict[str, Any]:
 
 def friendly_reply(request: RecordedRequest) -> Reply:
     """What the mock answers: a real-looking reply that says where it came from. Offered tools,
-    it calls the first one once (with made-up arguments), then answers with what it returned, so
-    that a client's tool loop runs offline too."""
+    it first calls the first one (with made-up arguments) and answers once the conversation ends
+    with tool results, so that a client's tool loop runs offline too."""
     from zaiproxy.testing import Reply
     from zaiproxy.testing.replies import answers_tool_results, offered_tools
 

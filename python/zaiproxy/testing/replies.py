@@ -376,9 +376,7 @@ def answers_tool_results(body: Any) -> bool:
     messages = body.get("messages") if isinstance(body, dict) else None
     if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
         return False
-    content = messages[-1].get("content")
-    texts = [content] if isinstance(content, str) else _text_parts(content)
-    return any("<tool_result>" in text for text in texts)
+    return any("<tool_result>" in text for text in _message_texts(messages[-1]))
 
 
 def _system_texts(body: Any) -> list[str]:
@@ -386,9 +384,13 @@ def _system_texts(body: Any) -> list[str]:
     texts = []
     for message in messages if isinstance(messages, list) else []:
         if isinstance(message, dict) and message.get("role") == "system":
-            content = message.get("content")
-            texts += [content] if isinstance(content, str) else _text_parts(content)
+            texts += _message_texts(message)
     return texts
+
+
+def _message_texts(message: dict[str, Any]) -> list[str]:
+    content = message.get("content")
+    return [content] if isinstance(content, str) else _text_parts(content)
 
 
 def _text_parts(content: Any) -> list[str]:
